@@ -1,0 +1,500 @@
+//! Decoding: one datagram in, one typed [`Message`] and the detected [`ProtoVersion`] out.
+//!
+//! The envelope is parsed into borrowed raw fields first, then each field is converted on its
+//! own, so every error names the field it is about. Liberal where real gateways are
+//! inconsistent (see the module docs of [`crate::lan`]), strict about everything else.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::message::*;
+use super::{LanError, ProtoVersion, Props, Sid, Token};
+use crate::key::WriteKey;
+use crate::sanitize;
+
+/// The largest datagram accepted: the largest UDP payload over IPv4.
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// A decoded message and the protocol version its shape revealed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decoded {
+    /// The message.
+    pub message: Message,
+    /// `Some` when the message showed its version (`data` or `params`, an `_ack` or `_rsp`
+    /// reply, `get_id_list` or `discovery`, a top-level `key`, a `short_id`); `None` for
+    /// messages that look the same in both (`whois`, `iam`, `read`).
+    pub version: Option<ProtoVersion>,
+}
+
+/// The envelope with every field left raw.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    cmd: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow)]
+    short_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    token: Option<&'a RawValue>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow)]
+    key: Option<&'a RawValue>,
+    #[serde(borrow)]
+    dev_list: Option<&'a RawValue>,
+    #[serde(borrow)]
+    ip: Option<&'a RawValue>,
+    #[serde(borrow)]
+    port: Option<&'a RawValue>,
+    #[serde(borrow)]
+    proto_version: Option<&'a RawValue>,
+}
+
+/// Decodes one datagram.
+pub fn decode(bytes: &[u8]) -> Result<Decoded, LanError> {
+    if bytes.len() > MAX_DATAGRAM {
+        return Err(LanError::TooLarge {
+            len: bytes.len(),
+            max: MAX_DATAGRAM,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| LanError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    decode_str(text)
+}
+
+/// Decodes one message given as text.
+pub fn decode_str(text: &str) -> Result<Decoded, LanError> {
+    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| LanError::NotJson {
+        reason: e.to_string(),
+    })?;
+    let cmd_raw = env.cmd.ok_or(LanError::MissingCmd)?;
+    let cmd_text: Cow<'_, str> =
+        serde_json::from_str(cmd_raw.get()).map_err(|_| LanError::InvalidField {
+            cmd: "message".into(),
+            field: "cmd",
+            problem: format!("must be a string, got {}", shorten(cmd_raw.get())),
+        })?;
+    let cx = Cx {
+        cmd: &cmd_text,
+        env: &env,
+    };
+    cx.decode()
+}
+
+/// Decoding context: the command (for error messages) and the raw envelope.
+struct Cx<'a, 'b> {
+    cmd: &'b str,
+    env: &'b Envelope<'a>,
+}
+
+/// The body of a device message, as found.
+enum Body {
+    None,
+    V1(Props),
+    V2(Props),
+}
+
+impl Cx<'_, '_> {
+    fn decode(&self) -> Result<Decoded, LanError> {
+        let env = self.env;
+        if env.data.is_some() && env.params.is_some() {
+            return Err(LanError::BothBodies { cmd: self.cmd_s() });
+        }
+        // The version the command name implies, if any.
+        let by_cmd = match self.cmd {
+            c if c.ends_with("_ack") || c == "get_id_list" => Some(ProtoVersion::V1),
+            c if c.ends_with("_rsp") || c == "discovery" => Some(ProtoVersion::V2),
+            _ => None,
+        };
+        // The version the body implies wins; then the command; then telltale fields.
+        let version = if env.params.is_some() || env.dev_list.is_some() {
+            Some(ProtoVersion::V2)
+        } else if env.data.is_some() {
+            Some(ProtoVersion::V1)
+        } else if by_cmd.is_some() {
+            by_cmd
+        } else if env.key.is_some() {
+            Some(ProtoVersion::V2)
+        } else if env.short_id.is_some() {
+            Some(ProtoVersion::V1)
+        } else {
+            None
+        };
+        let message = match self.cmd {
+            "whois" => Message::Whois,
+            "iam" => Message::Iam(self.iam()?),
+            "get_id_list" | "discovery" => Message::GetIdList,
+            "get_id_list_ack" | "get_id_list_rsp" | "discovery_rsp" => self.id_list()?,
+            "read" => Message::Read(Read {
+                sid: self.req_sid()?,
+            }),
+            "read_ack" | "read_rsp" => self.device(ReplyTo::Read, Message::ReadAck)?,
+            "write" => Message::Write(self.write()?),
+            "write_ack" | "write_rsp" => self.device(ReplyTo::Write, Message::WriteAck)?,
+            "report" => self.device_no_error(Message::Report)?,
+            "heartbeat" => self.device_no_error(Message::Heartbeat)?,
+            _ => {
+                return Err(LanError::UnknownCommand {
+                    cmd: sanitize::truncated(self.cmd, 40),
+                });
+            }
+        };
+        Ok(Decoded { message, version })
+    }
+
+    fn cmd_s(&self) -> String {
+        sanitize::truncated(self.cmd, 40)
+    }
+
+    fn invalid(&self, field: &'static str, problem: impl Into<String>) -> LanError {
+        LanError::InvalidField {
+            cmd: self.cmd_s(),
+            field,
+            problem: problem.into(),
+        }
+    }
+
+    fn missing(&self, field: &'static str) -> LanError {
+        LanError::MissingField {
+            cmd: self.cmd_s(),
+            field,
+        }
+    }
+
+    /// A string field.
+    fn string(&self, field: &'static str, raw: Option<&RawValue>) -> Result<Option<String>, LanError> {
+        let Some(raw) = raw else { return Ok(None) };
+        match serde_json::from_str::<Cow<'_, str>>(raw.get()) {
+            Ok(s) => Ok(Some(s.into_owned())),
+            Err(_) => Err(self.invalid(field, format!("must be a string, got {}", shorten(raw.get())))),
+        }
+    }
+
+    /// A string field, or a number printed as a string (`proto_version`, tokens in examples).
+    fn string_or_number(
+        &self,
+        field: &'static str,
+        raw: Option<&RawValue>,
+    ) -> Result<Option<String>, LanError> {
+        let Some(raw) = raw else { return Ok(None) };
+        match serde_json::from_str::<StrOrNum<'_>>(raw.get()) {
+            Ok(StrOrNum::Str(s)) => Ok(Some(s.into_owned())),
+            Ok(StrOrNum::Num(n)) => Ok(Some(n.to_string())),
+            Err(_) => Err(self.invalid(
+                field,
+                format!("must be a string or a number, got {}", shorten(raw.get())),
+            )),
+        }
+    }
+
+    fn sid(&self) -> Result<Option<Sid>, LanError> {
+        let Some(s) = self.string("sid", self.env.sid)? else {
+            return Ok(None);
+        };
+        Sid::new(&s)
+            .map(Some)
+            .map_err(|e| self.invalid("sid", format!("is not a device id ({e})")))
+    }
+
+    fn req_sid(&self) -> Result<Sid, LanError> {
+        self.sid()?.ok_or_else(|| self.missing("sid"))
+    }
+
+    /// `model`, with `""` (a device the firmware does not know yet) as `None`.
+    fn model(&self) -> Result<Option<String>, LanError> {
+        Ok(self.string("model", self.env.model)?.filter(|m| !m.is_empty()))
+    }
+
+    fn token(&self) -> Result<Option<Token>, LanError> {
+        Ok(self.string_or_number("token", self.env.token)?.map(Token::new))
+    }
+
+    /// `short_id`: `"0"` in gateway heartbeats, `0` elsewhere.
+    fn short_id(&self) -> Result<Option<u16>, LanError> {
+        let Some(raw) = self.env.short_id else {
+            return Ok(None);
+        };
+        parse_u16(raw.get())
+            .map(Some)
+            .ok_or_else(|| self.invalid("short_id", format!("must be a number from 0 to 65535, got {}", shorten(raw.get()))))
+    }
+
+    /// The properties: v1 `data` (a JSON object, or a string holding one) or v2 `params`.
+    fn body(&self) -> Result<Body, LanError> {
+        if let Some(raw) = self.env.data {
+            let text = self.data_text(raw)?;
+            let props: PropsDe = serde_json::from_str(&text)
+                .map_err(|e| self.invalid("data", format!("must be a JSON object ({e})")))?;
+            Ok(Body::V1(props.0))
+        } else if let Some(raw) = self.env.params {
+            let list: Vec<ParamDe> = serde_json::from_str(raw.get()).map_err(|e| {
+                self.invalid("params", format!("must be an array of objects ({e})"))
+            })?;
+            let mut props = Props::new();
+            for p in list {
+                for (k, v) in p.0.into_vec() {
+                    props.push(k, v);
+                }
+            }
+            Ok(Body::V2(props))
+        } else {
+            Ok(Body::None)
+        }
+    }
+
+    /// The text of v1 `data`: the string's content if it is a string, else the raw JSON.
+    fn data_text<'r>(&self, raw: &'r RawValue) -> Result<Cow<'r, str>, LanError> {
+        if raw.get().starts_with('"') {
+            serde_json::from_str::<Cow<'r, str>>(raw.get())
+                .map_err(|e| self.invalid("data", format!("is not a valid JSON string ({e})")))
+        } else {
+            Ok(Cow::Borrowed(raw.get()))
+        }
+    }
+
+    fn iam(&self) -> Result<Iam, LanError> {
+        let ip = match self.string("ip", self.env.ip)? {
+            Some(s) => Some(s.trim().parse().map_err(|_| {
+                self.invalid("ip", format!("is not an IP address: {:?}", sanitize::truncated(&s, 40)))
+            })?),
+            None => None,
+        };
+        let port = match self.env.port {
+            Some(raw) => Some(parse_u16(raw.get()).ok_or_else(|| {
+                self.invalid("port", format!("must be a port number, got {}", shorten(raw.get())))
+            })?),
+            None => None,
+        };
+        Ok(Iam {
+            sid: self.sid()?,
+            model: self.model()?,
+            ip,
+            port,
+            proto_version: self.string_or_number("proto_version", self.env.proto_version)?,
+        })
+    }
+
+    fn id_list(&self) -> Result<Message, LanError> {
+        if let Some(err) = self.error_in_body()? {
+            return Ok(Message::Error(ErrorReply {
+                reply_to: ReplyTo::IdList,
+                sid: self.sid()?,
+                model: self.model()?,
+                error: err,
+            }));
+        }
+        let sid = self.req_sid()?;
+        let token = self.token()?;
+        let mut devices = Vec::new();
+        if let Some(raw) = self.env.dev_list {
+            let list: Vec<DevListEntryDe> = serde_json::from_str(raw.get()).map_err(|e| {
+                self.invalid("dev_list", format!("must be an array of {{\"sid\",\"model\"}} objects ({e})"))
+            })?;
+            for e in list {
+                let sid = Sid::new(&e.sid)
+                    .map_err(|err| self.invalid("dev_list", format!("has a bad sid: {err}")))?;
+                devices.push(IdListEntry {
+                    sid,
+                    model: e.model.filter(|m| !m.is_empty()),
+                });
+            }
+        } else if let Some(raw) = self.env.data {
+            let text = self.data_text(raw)?;
+            let list: Vec<Cow<'_, str>> = serde_json::from_str(&text)
+                .map_err(|e| self.invalid("data", format!("must be a JSON array of sids ({e})")))?;
+            for s in list {
+                let sid = Sid::new(&s)
+                    .map_err(|err| self.invalid("data", format!("has a bad sid: {err}")))?;
+                devices.push(IdListEntry { sid, model: None });
+            }
+        } else if let Some(raw) = self.env.params {
+            // v2 `get_id_list_rsp` / `discovery_rsp` in `params` form: a list of sids.
+            let list: Vec<Value> = serde_json::from_str(raw.get())
+                .map_err(|e| self.invalid("params", format!("must be an array ({e})")))?;
+            for v in list {
+                let (sid, model) = match &v {
+                    Value::String(s) => (s.as_str(), None),
+                    Value::Object(o) => (
+                        o.get("sid").and_then(Value::as_str).unwrap_or(""),
+                        o.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()),
+                    ),
+                    _ => ("", None),
+                };
+                let sid = Sid::new(sid)
+                    .map_err(|err| self.invalid("params", format!("has a bad sid: {err}")))?;
+                devices.push(IdListEntry {
+                    sid,
+                    model: model.map(str::to_owned),
+                });
+            }
+        }
+        Ok(Message::IdList(IdList {
+            sid,
+            token,
+            devices,
+        }))
+    }
+
+    /// An error string in the body: `data` `{"error":…}` (v1) or a `params` element (v2).
+    fn error_in_body(&self) -> Result<Option<ErrorCode>, LanError> {
+        let props = match self.env.data.map(|raw| self.data_text(raw)) {
+            Some(Ok(text)) if text.trim_start().starts_with('{') => {
+                serde_json::from_str::<PropsDe>(&text).ok().map(|p| p.0)
+            }
+            Some(Err(e)) => return Err(e),
+            _ => match self.env.params {
+                Some(raw) => serde_json::from_str::<Vec<ParamDe>>(raw.get()).ok().map(|l| {
+                    l.into_iter().flat_map(|p| p.0.into_vec()).collect::<Props>()
+                }),
+                None => None,
+            },
+        };
+        Ok(props.and_then(|p| match p.get("error") {
+            Some(Value::String(s)) => Some(ErrorCode::from_text(s)),
+            Some(other) => Some(ErrorCode::Other(other.to_string())),
+            None => None,
+        }))
+    }
+
+    fn device_message(&self, props: Props) -> Result<DeviceMessage, LanError> {
+        Ok(DeviceMessage {
+            sid: self.req_sid()?,
+            model: self.model()?,
+            short_id: self.short_id()?,
+            token: self.token()?,
+            props,
+        })
+    }
+
+    /// A reply that may carry an error instead of a state.
+    fn device(
+        &self,
+        reply_to: ReplyTo,
+        wrap: fn(DeviceMessage) -> Message,
+    ) -> Result<Message, LanError> {
+        let props = match self.body()? {
+            Body::V1(p) | Body::V2(p) => p,
+            Body::None => Props::new(),
+        };
+        if let Some(err) = props.get("error") {
+            let error = match err {
+                Value::String(s) => ErrorCode::from_text(s),
+                other => ErrorCode::Other(other.to_string()),
+            };
+            return Ok(Message::Error(ErrorReply {
+                reply_to,
+                sid: self.sid()?,
+                model: self.model()?,
+                error,
+            }));
+        }
+        Ok(wrap(self.device_message(props)?))
+    }
+
+    fn device_no_error(&self, wrap: fn(DeviceMessage) -> Message) -> Result<Message, LanError> {
+        let props = match self.body()? {
+            Body::V1(p) | Body::V2(p) => p,
+            Body::None => Props::new(),
+        };
+        Ok(wrap(self.device_message(props)?))
+    }
+
+    fn write(&self) -> Result<Write, LanError> {
+        let mut props = match self.body()? {
+            Body::V1(p) | Body::V2(p) => p,
+            Body::None => return Err(self.missing("data")),
+        };
+        // v1 carries the key inside `data`; v2 at the top level (ioBroker moves it there).
+        // Accept either place in either version.
+        let inner = props.remove("key");
+        let key = match (self.string("key", self.env.key)?, inner) {
+            (Some(k), _) => Some(WriteKey::from_wire(k)),
+            (None, Some(Value::String(k))) => Some(WriteKey::from_wire(k)),
+            (None, Some(other)) => {
+                return Err(self.invalid("key", format!("must be a string, got {}", shorten(&other.to_string()))));
+            }
+            (None, None) => None,
+        };
+        Ok(Write {
+            sid: self.req_sid()?,
+            model: self.model()?,
+            short_id: self.short_id()?,
+            key,
+            props,
+        })
+    }
+}
+
+/// A JSON string or number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StrOrNum<'a> {
+    #[serde(borrow)]
+    Str(Cow<'a, str>),
+    Num(serde_json::Number),
+}
+
+/// A u16 sent as a number or as a string of digits.
+fn parse_u16(raw: &str) -> Option<u16> {
+    match serde_json::from_str::<StrOrNum<'_>>(raw).ok()? {
+        StrOrNum::Str(s) => s.trim().parse().ok(),
+        StrOrNum::Num(n) => n.as_u64().and_then(|v| u16::try_from(v).ok()),
+    }
+}
+
+/// A raw JSON fragment shortened and sanitised for an error message.
+fn shorten(raw: &str) -> String {
+    sanitize::truncated(raw, 40)
+}
+
+/// A JSON object read into [`Props`], keeping key order and repeated keys.
+struct PropsDe(Props);
+
+impl<'de> Deserialize<'de> for PropsDe {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PropsDe;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PropsDe, A::Error> {
+                let mut props = Props::new();
+                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, Value>()? {
+                    props.push(k.into_owned(), v);
+                }
+                Ok(PropsDe(props))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// One element of v2 `params`: an object (normally with one key).
+struct ParamDe(Props);
+
+impl<'de> Deserialize<'de> for ParamDe {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PropsDe::deserialize(d).map(|p| ParamDe(p.0))
+    }
+}
+
+/// One element of `dev_list`.
+#[derive(Deserialize)]
+struct DevListEntryDe {
+    sid: String,
+    #[serde(default)]
+    model: Option<String>,
+}

@@ -1,0 +1,1 @@
+//! miIO protocol (being written).
