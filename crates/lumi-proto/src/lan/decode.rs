@@ -135,7 +135,7 @@ impl Cx<'_, '_> {
         let message = match self.cmd {
             "whois" => Message::Whois,
             "iam" => Message::Iam(self.iam()?),
-            "get_id_list" | "discovery" => Message::GetIdList,
+            "get_id_list" | "discovery" => Message::GetIdList(GetIdList { sid: self.sid()? }),
             "get_id_list_ack" | "get_id_list_rsp" | "discovery_rsp" => self.id_list()?,
             "read" => Message::Read(Read {
                 sid: self.req_sid()?,

@@ -29,7 +29,12 @@ pub fn encode_into(message: &Message, version: ProtoVersion, out: &mut Vec<u8>) 
     let mut w = Obj::new(out);
     w.str("cmd", message.cmd(version));
     match message {
-        Message::Whois | Message::GetIdList => {}
+        Message::Whois => {}
+        Message::GetIdList(m) => {
+            if let Some(sid) = &m.sid {
+                w.str("sid", sid.as_str());
+            }
+        }
         Message::Iam(m) => {
             if let Some(ip) = &m.ip {
                 w.str("ip", &ip.to_string());

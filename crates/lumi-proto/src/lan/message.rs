@@ -29,7 +29,7 @@ pub enum Message {
     /// Discovery reply, unicast from the gateway.
     Iam(Iam),
     /// Request for the sub-device list and a fresh token (v1 `get_id_list`, v2 `discovery`).
-    GetIdList,
+    GetIdList(GetIdList),
     /// The sub-device list and the current token.
     IdList(IdList),
     /// Read a device's state.
@@ -56,8 +56,8 @@ impl Message {
         match (self, version) {
             (Message::Whois, _) => "whois",
             (Message::Iam(_), _) => "iam",
-            (Message::GetIdList, V1) => "get_id_list",
-            (Message::GetIdList, V2) => "discovery",
+            (Message::GetIdList(_), V1) => "get_id_list",
+            (Message::GetIdList(_), V2) => "discovery",
             (Message::IdList(_), V1) => "get_id_list_ack",
             (Message::IdList(_), V2) => "discovery_rsp",
             (Message::Read(_), _) => "read",
@@ -75,7 +75,8 @@ impl Message {
     /// The sid the message is about, if it names one.
     pub fn sid(&self) -> Option<&Sid> {
         match self {
-            Message::Whois | Message::GetIdList => None,
+            Message::Whois => None,
+            Message::GetIdList(m) => m.sid.as_ref(),
             Message::Iam(m) => m.sid.as_ref(),
             Message::IdList(m) => Some(&m.sid),
             Message::Read(m) => Some(&m.sid),
@@ -116,6 +117,13 @@ pub struct Iam {
     pub port: Option<u16>,
     /// The protocol version string (`"1.1.2"`, `"2.0.1"`), when the firmware sends it.
     pub proto_version: Option<String>,
+}
+
+/// A `get_id_list` / `discovery` request.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct GetIdList {
+    /// The gateway's sid; optional (PyXiaomiGateway sends it, the documentation does not).
+    pub sid: Option<Sid>,
 }
 
 /// A `get_id_list_ack` / `discovery_rsp`.

@@ -87,8 +87,10 @@ impl Sid {
     /// The longest sid accepted.
     pub const MAX_LEN: usize = 32;
 
-    /// Parses and normalises a sid.
+    /// Parses and normalises a sid. Surrounding white space is dropped (documentation
+    /// examples have `" 158d0000f2ac34"`).
     pub fn new(s: &str) -> Result<Sid, SidError> {
+        let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
         if s.is_empty() {
             return Err(SidError::Empty);
         }
@@ -186,6 +188,8 @@ mod tests {
         assert!(!Sid::new("158d0001a2b3c4").unwrap().looks_like_gateway());
         assert_eq!(Sid::new(""), Err(SidError::Empty));
         assert_eq!(Sid::new("a b"), Err(SidError::BadChar { ch: ' ' }));
+        assert_eq!(Sid::new(" 158d0000f2ac34 ").unwrap().as_str(), "158d0000f2ac34");
+        assert_eq!(Sid::new("  "), Err(SidError::Empty));
         assert_eq!(Sid::new("é"), Err(SidError::BadChar { ch: 'é' }));
         assert!(matches!(Sid::new(&"a".repeat(33)), Err(SidError::TooLong { len: 33, .. })));
     }
