@@ -207,11 +207,31 @@ mod tests {
     /// The five vectors of `lan-api.md` §6: one published by Lumi, four computed with
     /// Python `cryptography` from passwords and tokens seen in public sources.
     const VECTORS: [(&str, &str, &str); 5] = [
-        ("0987654321qwerty", "1234567890abcdef", "3EB43E37C20AFF4C5872CC0D04D81314"),
-        ("91bg8zfkf9vd6uw7", "3qwM6ve5aFuqiGpQ", "2a3d183bcc565aed72bc654fcb4c2abb"),
-        ("29p9i40jeypwck38", "Imt6Sb7zCBInddjX", "aacb6009b92426223e63b48a1db936e6"),
-        ("a6c567lbkcmr47fp", "TahkC7dalbIhXG22", "9450971f3b12bdce590b61d770b206c4"),
-        ("t7ew6r4y612eml0f", "dcw5vsmC3GK5KEoH", "5ca39498aeba9eec3a183ff707d9c1b7"),
+        (
+            "0987654321qwerty",
+            "1234567890abcdef",
+            "3EB43E37C20AFF4C5872CC0D04D81314",
+        ),
+        (
+            "91bg8zfkf9vd6uw7",
+            "3qwM6ve5aFuqiGpQ",
+            "2a3d183bcc565aed72bc654fcb4c2abb",
+        ),
+        (
+            "29p9i40jeypwck38",
+            "Imt6Sb7zCBInddjX",
+            "aacb6009b92426223e63b48a1db936e6",
+        ),
+        (
+            "a6c567lbkcmr47fp",
+            "TahkC7dalbIhXG22",
+            "9450971f3b12bdce590b61d770b206c4",
+        ),
+        (
+            "t7ew6r4y612eml0f",
+            "dcw5vsmC3GK5KEoH",
+            "5ca39498aeba9eec3a183ff707d9c1b7",
+        ),
     ];
 
     #[test]
@@ -305,7 +325,9 @@ mod tests {
         );
         assert_eq!(WriteKey::from_wire("8").to_bytes(), None);
         assert_eq!(
-            WriteKey::from_wire("3EB43E37C20AFF4C5872CC0D04D81314").to_bytes().unwrap()[0],
+            WriteKey::from_wire("3EB43E37C20AFF4C5872CC0D04D81314")
+                .to_bytes()
+                .unwrap()[0],
             0x3e
         );
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::message::*;
-use super::{LanError, ProtoVersion, Props, Sid, Token};
+use super::{LanError, Props, ProtoVersion, Sid, Token};
 use crate::key::WriteKey;
 use crate::sanitize;
 
@@ -174,11 +174,18 @@ impl Cx<'_, '_> {
     }
 
     /// A string field.
-    fn string(&self, field: &'static str, raw: Option<&RawValue>) -> Result<Option<String>, LanError> {
+    fn string(
+        &self,
+        field: &'static str,
+        raw: Option<&RawValue>,
+    ) -> Result<Option<String>, LanError> {
         let Some(raw) = raw else { return Ok(None) };
         match serde_json::from_str::<Cow<'_, str>>(raw.get()) {
             Ok(s) => Ok(Some(s.into_owned())),
-            Err(_) => Err(self.invalid(field, format!("must be a string, got {}", shorten(raw.get())))),
+            Err(_) => Err(self.invalid(
+                field,
+                format!("must be a string, got {}", shorten(raw.get())),
+            )),
         }
     }
 
@@ -214,11 +221,15 @@ impl Cx<'_, '_> {
 
     /// `model`, with `""` (a device the firmware does not know yet) as `None`.
     fn model(&self) -> Result<Option<String>, LanError> {
-        Ok(self.string("model", self.env.model)?.filter(|m| !m.is_empty()))
+        Ok(self
+            .string("model", self.env.model)?
+            .filter(|m| !m.is_empty()))
     }
 
     fn token(&self) -> Result<Option<Token>, LanError> {
-        Ok(self.string_or_number("token", self.env.token)?.map(Token::new))
+        Ok(self
+            .string_or_number("token", self.env.token)?
+            .map(Token::new))
     }
 
     /// `short_id`: `"0"` in gateway heartbeats, `0` elsewhere.
@@ -226,9 +237,15 @@ impl Cx<'_, '_> {
         let Some(raw) = self.env.short_id else {
             return Ok(None);
         };
-        parse_u16(raw.get())
-            .map(Some)
-            .ok_or_else(|| self.invalid("short_id", format!("must be a number from 0 to 65535, got {}", shorten(raw.get()))))
+        parse_u16(raw.get()).map(Some).ok_or_else(|| {
+            self.invalid(
+                "short_id",
+                format!(
+                    "must be a number from 0 to 65535, got {}",
+                    shorten(raw.get())
+                ),
+            )
+        })
     }
 
     /// The properties: v1 `data` (a JSON object, or a string holding one) or v2 `params`.
@@ -267,13 +284,19 @@ impl Cx<'_, '_> {
     fn iam(&self) -> Result<Iam, LanError> {
         let ip = match self.string("ip", self.env.ip)? {
             Some(s) => Some(s.trim().parse().map_err(|_| {
-                self.invalid("ip", format!("is not an IP address: {:?}", sanitize::truncated(&s, 40)))
+                self.invalid(
+                    "ip",
+                    format!("is not an IP address: {:?}", sanitize::truncated(&s, 40)),
+                )
             })?),
             None => None,
         };
         let port = match self.env.port {
             Some(raw) => Some(parse_u16(raw.get()).ok_or_else(|| {
-                self.invalid("port", format!("must be a port number, got {}", shorten(raw.get())))
+                self.invalid(
+                    "port",
+                    format!("must be a port number, got {}", shorten(raw.get())),
+                )
             })?),
             None => None,
         };
@@ -300,7 +323,10 @@ impl Cx<'_, '_> {
         let mut devices = Vec::new();
         if let Some(raw) = self.env.dev_list {
             let list: Vec<DevListEntryDe> = serde_json::from_str(raw.get()).map_err(|e| {
-                self.invalid("dev_list", format!("must be an array of {{\"sid\",\"model\"}} objects ({e})"))
+                self.invalid(
+                    "dev_list",
+                    format!("must be an array of {{\"sid\",\"model\"}} objects ({e})"),
+                )
             })?;
             for e in list {
                 let sid = Sid::new(&e.sid)
@@ -328,7 +354,9 @@ impl Cx<'_, '_> {
                     Value::String(s) => (s.as_str(), None),
                     Value::Object(o) => (
                         o.get("sid").and_then(Value::as_str).unwrap_or(""),
-                        o.get("model").and_then(Value::as_str).filter(|m| !m.is_empty()),
+                        o.get("model")
+                            .and_then(Value::as_str)
+                            .filter(|m| !m.is_empty()),
                     ),
                     _ => ("", None),
                 };
@@ -355,9 +383,13 @@ impl Cx<'_, '_> {
             }
             Some(Err(e)) => return Err(e),
             _ => match self.env.params {
-                Some(raw) => serde_json::from_str::<Vec<ParamDe>>(raw.get()).ok().map(|l| {
-                    l.into_iter().flat_map(|p| p.0.into_vec()).collect::<Props>()
-                }),
+                Some(raw) => serde_json::from_str::<Vec<ParamDe>>(raw.get())
+                    .ok()
+                    .map(|l| {
+                        l.into_iter()
+                            .flat_map(|p| p.0.into_vec())
+                            .collect::<Props>()
+                    }),
                 None => None,
             },
         };
@@ -423,7 +455,10 @@ impl Cx<'_, '_> {
             (Some(k), _) => Some(WriteKey::from_wire(k)),
             (None, Some(Value::String(k))) => Some(WriteKey::from_wire(k)),
             (None, Some(other)) => {
-                return Err(self.invalid("key", format!("must be a string, got {}", shorten(&other.to_string()))));
+                return Err(self.invalid(
+                    "key",
+                    format!("must be a string, got {}", shorten(&other.to_string())),
+                ));
             }
             (None, None) => None,
         };

@@ -15,7 +15,7 @@
 use serde::Serialize;
 
 use super::message::*;
-use super::{ProtoVersion, Props};
+use super::{Props, ProtoVersion};
 
 /// Encodes `message` in `version`.
 pub fn encode(message: &Message, version: ProtoVersion) -> Vec<u8> {
@@ -77,20 +77,15 @@ pub fn encode_into(message: &Message, version: ProtoVersion, out: &mut Vec<u8>) 
             }
         }
         Message::Read(m) => w.str("sid", m.sid.as_str()),
-        Message::ReadAck(m)
-        | Message::WriteAck(m)
-        | Message::Report(m)
-        | Message::Heartbeat(m) => {
+        Message::ReadAck(m) | Message::WriteAck(m) | Message::Report(m) | Message::Heartbeat(m) => {
             w.opt_str("model", m.model.as_deref());
             w.str("sid", m.sid.as_str());
-            if version == ProtoVersion::V1 {
-                if let Some(short_id) = m.short_id {
-                    // Real gateways quote the short id in heartbeats only.
-                    if matches!(message, Message::Heartbeat(_)) {
-                        w.str("short_id", &short_id.to_string());
-                    } else {
-                        w.num("short_id", short_id);
-                    }
+            if let (ProtoVersion::V1, Some(short_id)) = (version, m.short_id) {
+                // Real gateways quote the short id in heartbeats only.
+                if matches!(message, Message::Heartbeat(_)) {
+                    w.str("short_id", &short_id.to_string());
+                } else {
+                    w.num("short_id", short_id);
                 }
             }
             w.opt_str("token", m.token.as_ref().map(|t| t.as_str()));

@@ -41,7 +41,8 @@ pub use decode::{Decoded, MAX_DATAGRAM, decode, decode_str};
 pub use encode::{encode, encode_into};
 pub use error::LanError;
 pub use message::{
-    DeviceMessage, ErrorCode, ErrorReply, GetIdList, Iam, IdList, IdListEntry, Message, Read, ReplyTo, Write,
+    DeviceMessage, ErrorCode, ErrorReply, GetIdList, Iam, IdList, IdListEntry, Message, Read,
+    ReplyTo, Write,
 };
 pub use props::Props;
 pub use types::{ProtoVersion, Sid, SidError, Token};

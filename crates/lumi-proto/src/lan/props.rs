@@ -93,7 +93,11 @@ impl From<Vec<(String, Value)>> for Props {
 
 impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Props {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Props(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Props(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 
@@ -132,7 +136,10 @@ mod tests {
         assert_eq!(p.get_str("b").as_deref(), Some("x"));
         let keys: Vec<_> = p.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b", "a"]);
-        assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"a":1,"b":"x","a":2}"#);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"a":1,"b":"x","a":2}"#
+        );
     }
 
     #[test]

@@ -13,7 +13,10 @@ mod pyrepr {
     use serde_json::{Map, Value};
 
     pub fn parse(s: &str) -> Option<Value> {
-        let mut p = P { b: s.as_bytes(), i: 0 };
+        let mut p = P {
+            b: s.as_bytes(),
+            i: 0,
+        };
         let v = p.value()?;
         p.ws();
         (p.i == p.b.len()).then_some(v)
@@ -49,7 +52,9 @@ mod pyrepr {
                         return Some(Value::Object(m));
                     }
                     loop {
-                        let Value::String(k) = self.value()? else { return None };
+                        let Value::String(k) = self.value()? else {
+                            return None;
+                        };
                         if !self.eat(b':') {
                             return None;
                         }
@@ -100,7 +105,8 @@ mod pyrepr {
                 _ => {
                     let start = self.i;
                     while self.i < self.b.len()
-                        && (self.b[self.i].is_ascii_alphanumeric() || b"+-.".contains(&self.b[self.i]))
+                        && (self.b[self.i].is_ascii_alphanumeric()
+                            || b"+-.".contains(&self.b[self.i]))
                     {
                         self.i += 1;
                     }
@@ -144,7 +150,10 @@ fn corpus() -> Vec<Record> {
             line: i + 1,
             form,
             cmd: r["cmd"].as_str().unwrap().to_owned(),
-            model: r["model"].as_str().filter(|m| !m.is_empty()).map(str::to_owned),
+            model: r["model"]
+                .as_str()
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned),
             json,
             raw,
         });
@@ -209,7 +218,11 @@ fn corpus_every_record() {
             // Documentation typos inside the string-encoded `data` (curly quotes): the
             // outer JSON parses, the inner does not, and the error must say so.
             Err(e) if inner_data_is_broken(json) => {
-                assert!(e.to_string().contains("field \"data\""), "line {}: {e}", r.line);
+                assert!(
+                    e.to_string().contains("field \"data\""),
+                    "line {}: {e}",
+                    r.line
+                );
                 refused += 1;
                 continue;
             }
@@ -232,7 +245,12 @@ fn corpus_every_record() {
         // Forced to the other version: everything the other version can carry survives.
         for to in [ProtoVersion::V1, ProtoVersion::V2] {
             let other = decode(&encode(&d.message, to)).unwrap();
-            assert_eq!(other.message, portable(&d.message, to), "line {} as {to}", r.line);
+            assert_eq!(
+                other.message,
+                portable(&d.message, to),
+                "line {} as {to}",
+                r.line
+            );
         }
     }
     // 181 json-text + 10 json-values + 22 literal python reprs, less the masked id list and
@@ -245,14 +263,18 @@ fn corpus_every_record() {
 fn corpus_properties_flatten_v1_and_v2() {
     let d = decode_str(r#"{"cmd":"read_ack","model":"sensor_ht","sid":"158d0001a200f5","short_id":60049,"data":"{\"voltage\":3005,\"temperature\":\"2120\",\"humidity\":\"5277\"}"}"#).unwrap();
     assert_eq!(d.version, Some(ProtoVersion::V1));
-    let Message::ReadAck(m) = d.message else { panic!() };
+    let Message::ReadAck(m) = d.message else {
+        panic!()
+    };
     assert_eq!(m.short_id, Some(60049));
     assert_eq!(m.props.get("voltage"), Some(&json!(3005)));
     assert_eq!(m.props.get("temperature"), Some(&json!("2120")));
 
     let d = decode_str(r#"{"cmd":"read_rsp","model":"ctrl_neutral2","sid":"158d00025660ac","params":[{"battery_voltage":3300},{"channel_0":"off"},{"channel_1":"off"}]}"#).unwrap();
     assert_eq!(d.version, Some(ProtoVersion::V2));
-    let Message::ReadAck(m) = d.message else { panic!() };
+    let Message::ReadAck(m) = d.message else {
+        panic!()
+    };
     let keys: Vec<_> = m.props.iter().map(|(k, _)| k).collect();
     assert_eq!(keys, ["battery_voltage", "channel_0", "channel_1"]);
 }
@@ -261,7 +283,9 @@ fn corpus_properties_flatten_v1_and_v2() {
 fn liberal_where_gateways_are_inconsistent() {
     // data as an object, short_id as a string, token present.
     let d = decode_str(r#"{"cmd":"heartbeat","model":"gateway","sid":"7811dca48025","short_id":"0","token":"4WE0dIktnNOrqrKd","data":{"ip":"192.168.178.45"}}"#).unwrap();
-    let Message::Heartbeat(h) = d.message else { panic!() };
+    let Message::Heartbeat(h) = d.message else {
+        panic!()
+    };
     assert_eq!(h.short_id, Some(0));
     assert_eq!(h.token, Some(Token::new("4WE0dIktnNOrqrKd")));
     assert_eq!(h.props.get_str("ip").as_deref(), Some("192.168.178.45"));
@@ -286,8 +310,13 @@ fn liberal_where_gateways_are_inconsistent() {
 fn write_key_in_either_place() {
     let v1 = decode_str(r#"{"cmd":"write","model":"ctrl_neutral2","sid":"158d00022339a9","short_id":54631,"data":"{\"channel_1\":\"off\",\"key\":\"7a2a043f5406d8fee66054a76efb86db\"}"}"#).unwrap();
     assert_eq!(v1.version, Some(ProtoVersion::V1));
-    let Message::Write(w) = &v1.message else { panic!() };
-    assert_eq!(w.key, Some(WriteKey::from_wire("7A2A043F5406D8FEE66054A76EFB86DB")));
+    let Message::Write(w) = &v1.message else {
+        panic!()
+    };
+    assert_eq!(
+        w.key,
+        Some(WriteKey::from_wire("7A2A043F5406D8FEE66054A76EFB86DB"))
+    );
     assert!(!w.props.contains("key"));
     // v1 puts the key inside data, last.
     let text = String::from_utf8(encode(&v1.message, ProtoVersion::V1)).unwrap();
@@ -336,7 +365,9 @@ fn error_replies() {
     for (text, reply_to, code, version) in cases {
         let d = decode_str(text).unwrap();
         assert_eq!(d.version, Some(version), "{text}");
-        let Message::Error(e) = &d.message else { panic!("{text}") };
+        let Message::Error(e) = &d.message else {
+            panic!("{text}")
+        };
         assert_eq!(e.reply_to, reply_to);
         assert_eq!(e.error, code);
         assert_eq!(decode(&encode(&d.message, version)).unwrap(), d);
@@ -352,7 +383,10 @@ fn error_replies() {
     ))
     .unwrap();
     // Exactly what real gateways send (PyXiaomiGateway PR#47 capture).
-    assert_eq!(text, r#"{"cmd":"write_ack","sid":"34ce0088db0b","data":"{\"error\":\"Invalid key\"}"}"#);
+    assert_eq!(
+        text,
+        r#"{"cmd":"write_ack","sid":"34ce0088db0b","data":"{\"error\":\"Invalid key\"}"}"#
+    );
 }
 
 #[test]
@@ -363,12 +397,27 @@ fn real_heartbeat_encodes_byte_exact() {
     let d = decode_str(wire).unwrap();
     assert_eq!(encode(&d.message, ProtoVersion::V1), wire.as_bytes());
     let report = r#"{"cmd":"report","model":"magnet","sid":"158d0001c1cdfb","short_id":56258,"data":"{\"status\":\"open\"}"}"#;
-    assert_eq!(encode(&decode_str(report).unwrap().message, ProtoVersion::V1), report.as_bytes());
+    assert_eq!(
+        encode(&decode_str(report).unwrap().message, ProtoVersion::V1),
+        report.as_bytes()
+    );
     let idl = r#"{"cmd":"discovery_rsp","sid":"7811dc86f808","token":"FoADGjNL1yFbVAe1","dev_list":[{"sid":"158d0001b1d213","model":"sensor_motion.aq2"},{"sid":"158d00026dfec0","model":"ctrl_neutral2"}]}"#;
-    assert_eq!(encode(&decode_str(idl).unwrap().message, ProtoVersion::V2), idl.as_bytes());
-    assert_eq!(encode(&Message::GetIdList(GetIdList::default()), ProtoVersion::V1), br#"{"cmd":"get_id_list"}"#);
-    assert_eq!(encode(&Message::GetIdList(GetIdList::default()), ProtoVersion::V2), br#"{"cmd":"discovery"}"#);
-    assert_eq!(encode(&Message::Whois, ProtoVersion::V2), br#"{"cmd":"whois"}"#);
+    assert_eq!(
+        encode(&decode_str(idl).unwrap().message, ProtoVersion::V2),
+        idl.as_bytes()
+    );
+    assert_eq!(
+        encode(&Message::GetIdList(GetIdList::default()), ProtoVersion::V1),
+        br#"{"cmd":"get_id_list"}"#
+    );
+    assert_eq!(
+        encode(&Message::GetIdList(GetIdList::default()), ProtoVersion::V2),
+        br#"{"cmd":"discovery"}"#
+    );
+    assert_eq!(
+        encode(&Message::Whois, ProtoVersion::V2),
+        br#"{"cmd":"whois"}"#
+    );
 }
 
 #[test]
@@ -381,33 +430,92 @@ fn strict_about_everything_else() {
         (br#"{"cmd":5}"#, "field \"cmd\" must be a string"),
         (br#"{"cmd":"reboot"}"#, "unknown command \"reboot\""),
         (br#"{"cmd":"read"}"#, "read: missing field \"sid\""),
-        (br#"{"cmd":"read","sid":12}"#, "read: field \"sid\" must be a string"),
-        (br#"{"cmd":"read","sid":"a b"}"#, "field \"sid\" is not a device id"),
-        (br#"{"cmd":"report","sid":"158d00","data":"[1]"}"#, "report: field \"data\" must be a JSON object"),
-        (br#"{"cmd":"report","sid":"158d00","data":"{"}"#, "field \"data\" must be a JSON object"),
-        (br#"{"cmd":"report","sid":"158d00","params":{"a":1}}"#, "field \"params\" must be an array"),
-        (br#"{"cmd":"report","sid":"158d00","params":[1]}"#, "field \"params\" must be an array"),
-        (br#"{"cmd":"report","sid":"158d00","params":[],"data":"{}"}"#, "both \"data\""),
-        (br#"{"cmd":"report","sid":"158d00","short_id":70000,"data":{}}"#, "short_id\" must be a number from 0 to 65535"),
-        (br#"{"cmd":"report","sid":"158d00","short_id":-1,"data":{}}"#, "short_id"),
-        (br#"{"cmd":"report","sid":"158d00","data":{}} x"#, "not a JSON object"),
-        (br#"{"cmd":"report","cmd":"heartbeat","sid":"1"}"#, "duplicate field"),
-        (br#"{"cmd":"iam","ip":"300.1.1.1"}"#, "iam: field \"ip\" is not an IP address"),
-        (br#"{"cmd":"iam","port":"http"}"#, "iam: field \"port\" must be a port number"),
-        (br#"{"cmd":"write","sid":"158d00"}"#, "write: missing field \"data\""),
-        (br#"{"cmd":"write","sid":"158d00","data":{"key":5}}"#, "write: field \"key\" must be a string"),
-        (br#"{"cmd":"get_id_list_ack","sid":"1","data":"[5]"}"#, "must be a JSON array of sids"),
-        (br#"{"cmd":"discovery_rsp","sid":"1","dev_list":[{"model":"x"}]}"#, "dev_list"),
+        (
+            br#"{"cmd":"read","sid":12}"#,
+            "read: field \"sid\" must be a string",
+        ),
+        (
+            br#"{"cmd":"read","sid":"a b"}"#,
+            "field \"sid\" is not a device id",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","data":"[1]"}"#,
+            "report: field \"data\" must be a JSON object",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","data":"{"}"#,
+            "field \"data\" must be a JSON object",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","params":{"a":1}}"#,
+            "field \"params\" must be an array",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","params":[1]}"#,
+            "field \"params\" must be an array",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","params":[],"data":"{}"}"#,
+            "both \"data\"",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","short_id":70000,"data":{}}"#,
+            "short_id\" must be a number from 0 to 65535",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","short_id":-1,"data":{}}"#,
+            "short_id",
+        ),
+        (
+            br#"{"cmd":"report","sid":"158d00","data":{}} x"#,
+            "not a JSON object",
+        ),
+        (
+            br#"{"cmd":"report","cmd":"heartbeat","sid":"1"}"#,
+            "duplicate field",
+        ),
+        (
+            br#"{"cmd":"iam","ip":"300.1.1.1"}"#,
+            "iam: field \"ip\" is not an IP address",
+        ),
+        (
+            br#"{"cmd":"iam","port":"http"}"#,
+            "iam: field \"port\" must be a port number",
+        ),
+        (
+            br#"{"cmd":"write","sid":"158d00"}"#,
+            "write: missing field \"data\"",
+        ),
+        (
+            br#"{"cmd":"write","sid":"158d00","data":{"key":5}}"#,
+            "write: field \"key\" must be a string",
+        ),
+        (
+            br#"{"cmd":"get_id_list_ack","sid":"1","data":"[5]"}"#,
+            "must be a JSON array of sids",
+        ),
+        (
+            br#"{"cmd":"discovery_rsp","sid":"1","dev_list":[{"model":"x"}]}"#,
+            "dev_list",
+        ),
     ];
     for (input, want) in cases {
         let err = decode(input).expect_err(&String::from_utf8_lossy(input));
-        assert!(err.to_string().contains(want), "{:?}: {err}", String::from_utf8_lossy(input));
+        assert!(
+            err.to_string().contains(want),
+            "{:?}: {err}",
+            String::from_utf8_lossy(input)
+        );
     }
     // Oversized datagrams are refused before parsing.
     let big = vec![b' '; MAX_DATAGRAM + 1];
     assert!(matches!(decode(&big), Err(LanError::TooLarge { .. })));
     // Deep nesting is an error, not a stack overflow.
-    let deep = format!("{{\"cmd\":\"report\",\"sid\":\"1\",\"data\":{}{}}}", "[".repeat(5000), "]".repeat(5000));
+    let deep = format!(
+        "{{\"cmd\":\"report\",\"sid\":\"1\",\"data\":{}{}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
     assert!(decode_str(&deep).is_err());
     // Control characters in a bad command are escaped in the message.
     let err = decode(b"{\"cmd\":\"\\u001b[2J\"}").unwrap_err().to_string();
@@ -471,12 +579,24 @@ mod prop {
     }
 
     fn props() -> impl Strategy<Value = Props> {
-        proptest::collection::vec(("[a-z_]{1,12}".prop_filter("reserved", |k| k != "key" && k != "error"), value()), 0..6)
-            .prop_map(Props::from)
+        proptest::collection::vec(
+            (
+                "[a-z_]{1,12}".prop_filter("reserved", |k| k != "key" && k != "error"),
+                value(),
+            ),
+            0..6,
+        )
+        .prop_map(Props::from)
     }
 
     fn device() -> impl Strategy<Value = DeviceMessage> {
-        (sid(), model(), proptest::option::of(any::<u16>()), proptest::option::of("[A-Za-z0-9]{16}"), props())
+        (
+            sid(),
+            model(),
+            proptest::option::of(any::<u16>()),
+            proptest::option::of("[A-Za-z0-9]{16}"),
+            props(),
+        )
             .prop_map(|(sid, model, short_id, token, props)| DeviceMessage {
                 sid,
                 model,
@@ -490,26 +610,45 @@ mod prop {
         prop_oneof![
             Just(Message::Whois),
             proptest::option::of(sid()).prop_map(|sid| Message::GetIdList(GetIdList { sid })),
-            (proptest::option::of(sid()), model(), proptest::option::of(any::<[u8; 4]>()), proptest::option::of(any::<u16>()), proptest::option::of("[0-9]\\.[0-9]\\.[0-9]"))
+            (
+                proptest::option::of(sid()),
+                model(),
+                proptest::option::of(any::<[u8; 4]>()),
+                proptest::option::of(any::<u16>()),
+                proptest::option::of("[0-9]\\.[0-9]\\.[0-9]")
+            )
                 .prop_map(|(sid, model, ip, port, pv)| Message::Iam(Iam {
                     sid,
                     model,
-                    ip: ip.map(|o| std::net::IpAddr::from(o)),
+                    ip: ip.map(std::net::IpAddr::from),
                     port,
                     proto_version: pv,
                 })),
-            (sid(), proptest::option::of("[A-Za-z0-9]{16}"), proptest::collection::vec((sid(), model()), 0..8))
+            (
+                sid(),
+                proptest::option::of("[A-Za-z0-9]{16}"),
+                proptest::collection::vec((sid(), model()), 0..8)
+            )
                 .prop_map(|(sid, token, devs)| Message::IdList(IdList {
                     sid,
                     token: token.map(Token::new),
-                    devices: devs.into_iter().map(|(sid, model)| IdListEntry { sid, model }).collect(),
+                    devices: devs
+                        .into_iter()
+                        .map(|(sid, model)| IdListEntry { sid, model })
+                        .collect(),
                 })),
             sid().prop_map(|sid| Message::Read(Read { sid })),
             device().prop_map(Message::ReadAck),
             device().prop_map(Message::WriteAck),
             device().prop_map(Message::Report),
             device().prop_map(Message::Heartbeat),
-            (sid(), model(), proptest::option::of(any::<u16>()), proptest::option::of("[0-9a-f]{32}"), props())
+            (
+                sid(),
+                model(),
+                proptest::option::of(any::<u16>()),
+                proptest::option::of("[0-9a-f]{32}"),
+                props()
+            )
                 .prop_map(|(sid, model, short_id, key, props)| Message::Write(Write {
                     sid,
                     model,
@@ -517,8 +656,26 @@ mod prop {
                     key: key.map(WriteKey::from_wire),
                     props,
                 })),
-            (proptest::option::of(sid()), model(), prop_oneof![Just(ReplyTo::Read), Just(ReplyTo::Write), Just(ReplyTo::IdList)], prop_oneof![Just(ErrorCode::InvalidKey), Just(ErrorCode::NoSid), "[ -~]{1,20}".prop_map(|s| ErrorCode::from_text(&s))])
-                .prop_map(|(sid, model, reply_to, error)| Message::Error(ErrorReply { sid, model, reply_to, error })),
+            (
+                proptest::option::of(sid()),
+                model(),
+                prop_oneof![
+                    Just(ReplyTo::Read),
+                    Just(ReplyTo::Write),
+                    Just(ReplyTo::IdList)
+                ],
+                prop_oneof![
+                    Just(ErrorCode::InvalidKey),
+                    Just(ErrorCode::NoSid),
+                    "[ -~]{1,20}".prop_map(|s| ErrorCode::from_text(&s))
+                ]
+            )
+                .prop_map(|(sid, model, reply_to, error)| Message::Error(ErrorReply {
+                    sid,
+                    model,
+                    reply_to,
+                    error
+                })),
         ]
     }
 

@@ -182,22 +182,40 @@ mod tests {
         assert_eq!(Sid::new("34CE00FB7438").unwrap().as_str(), "34ce00fb7438");
         assert_eq!(Sid::new("4cf8c1234567").unwrap().as_str(), "4cf8c1234567");
         assert_eq!(Sid::new("4cf8c123456").unwrap().as_str(), "04cf8c123456");
-        assert_eq!(Sid::new("158d0001a2b3c4").unwrap().as_str(), "158d0001a2b3c4");
-        assert_eq!(Sid::new("158d000222****").unwrap().as_str(), "158d000222****");
+        assert_eq!(
+            Sid::new("158d0001a2b3c4").unwrap().as_str(),
+            "158d0001a2b3c4"
+        );
+        assert_eq!(
+            Sid::new("158d000222****").unwrap().as_str(),
+            "158d000222****"
+        );
         assert!(Sid::new("04cf8c123456").unwrap().looks_like_gateway());
         assert!(!Sid::new("158d0001a2b3c4").unwrap().looks_like_gateway());
         assert_eq!(Sid::new(""), Err(SidError::Empty));
         assert_eq!(Sid::new("a b"), Err(SidError::BadChar { ch: ' ' }));
-        assert_eq!(Sid::new(" 158d0000f2ac34 ").unwrap().as_str(), "158d0000f2ac34");
+        assert_eq!(
+            Sid::new(" 158d0000f2ac34 ").unwrap().as_str(),
+            "158d0000f2ac34"
+        );
         assert_eq!(Sid::new("  "), Err(SidError::Empty));
         assert_eq!(Sid::new("é"), Err(SidError::BadChar { ch: 'é' }));
-        assert!(matches!(Sid::new(&"a".repeat(33)), Err(SidError::TooLong { len: 33, .. })));
+        assert!(matches!(
+            Sid::new(&"a".repeat(33)),
+            Err(SidError::TooLong { len: 33, .. })
+        ));
     }
 
     #[test]
     fn proto_version_from_string() {
-        assert_eq!(ProtoVersion::from_proto_version("1.1.2"), Some(ProtoVersion::V1));
-        assert_eq!(ProtoVersion::from_proto_version("2.0.0"), Some(ProtoVersion::V2));
+        assert_eq!(
+            ProtoVersion::from_proto_version("1.1.2"),
+            Some(ProtoVersion::V1)
+        );
+        assert_eq!(
+            ProtoVersion::from_proto_version("2.0.0"),
+            Some(ProtoVersion::V2)
+        );
         assert_eq!(ProtoVersion::from_proto_version("3"), None);
         assert_eq!(ProtoVersion::from_proto_version(""), None);
         assert_eq!("V2".parse::<ProtoVersion>(), Ok(ProtoVersion::V2));

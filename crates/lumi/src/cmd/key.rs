@@ -1,0 +1,26 @@
+//! `lumi key`: the LAN write key for a password and token.
+
+use lumi_proto::key::{GatewayPassword, WriteKey};
+use lumi_proto::lan::Token;
+
+use crate::cli::KeyArgs;
+use crate::exit::bad_input;
+
+pub fn run(args: KeyArgs) -> anyhow::Result<()> {
+    let password: GatewayPassword = args
+        .password
+        .parse()
+        .map_err(|e| bad_input(format!("--password: {e}")))?;
+    let token = Token::new(args.token);
+    let key =
+        WriteKey::derive(&password, &token).map_err(|e| bad_input(format!("--token: {e}")))?;
+    if args.json {
+        super::print_json(
+            &serde_json::json!({ "token": token.as_str(), "key": key.to_hex() }),
+            true,
+        )
+    } else {
+        println!("{}", key.to_hex());
+        Ok(())
+    }
+}

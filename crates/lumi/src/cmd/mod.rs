@@ -1,0 +1,25 @@
+//! One file per subcommand.
+
+mod decode;
+mod key;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the chosen subcommand.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Decode(args) => decode::run(args),
+        Command::Key(args) => key::run(args),
+    }
+}
+
+/// Prints a JSON value, indented or as one line.
+pub fn print_json(value: &serde_json::Value, compact: bool) -> anyhow::Result<()> {
+    let text = if compact {
+        serde_json::to_string(value)?
+    } else {
+        serde_json::to_string_pretty(value)?
+    };
+    println!("{text}");
+    Ok(())
+}
