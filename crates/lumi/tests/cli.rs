@@ -1,0 +1,146 @@
+//! End-to-end tests of the `lumi` binary's offline commands.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn lumi(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lumi"))
+        .args(args)
+        .env_remove("LUMI_PASSWORD")
+        .env_remove("LUMI_MIIO_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lumi runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn key_published_vector() {
+    let out = lumi(
+        &[
+            "key",
+            "--password",
+            "0987654321qwerty",
+            "--token",
+            "1234567890abcdef",
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "3eb43e37c20aff4c5872cc0d04d81314"
+    );
+    let out = lumi(
+        &[
+            "key",
+            "--json",
+            "--password",
+            "t7ew6r4y612eml0f",
+            "--token",
+            "dcw5vsmC3GK5KEoH",
+        ],
+        None,
+    );
+    let v = stdout_json(&out);
+    assert_eq!(v["key"], "5ca39498aeba9eec3a183ff707d9c1b7");
+}
+
+#[test]
+fn key_password_from_env_and_bad_password() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lumi"))
+        .args(["key", "--token", "1234567890abcdef"])
+        .env("LUMI_PASSWORD", "0987654321qwerty")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "3eb43e37c20aff4c5872cc0d04d81314"
+    );
+
+    let out = lumi(
+        &[
+            "key",
+            "--password",
+            "secretpw",
+            "--token",
+            "1234567890abcdef",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exactly 16 characters, got 8"), "{err}");
+    assert!(!err.contains("secretpw"), "password leaked: {err}");
+
+    let out = lumi(
+        &["key", "--password", "0987654321qwerty", "--token", "8"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--token"));
+}
+
+#[test]
+fn decode_lan_from_argument_and_stdin() {
+    let report = r#"{"cmd":"report","model":"magnet","sid":"158d0001c1cdfb","short_id":56258,"data":"{\"status\":\"open\"}"}"#;
+    let v = stdout_json(&lumi(&["decode", report], None));
+    assert_eq!(v["protocol"], "lan");
+    assert_eq!(v["version"], "v1");
+    assert_eq!(v["cmd"], "report");
+    assert_eq!(v["message"]["sid"], "158d0001c1cdfb");
+    assert_eq!(v["message"]["props"]["status"], "open");
+
+    let v2 = r#"{"cmd":"read_rsp","model":"ctrl_neutral2","sid":"158d00025660ac","params":[{"battery_voltage":3300},{"channel_0":"off"}]}"#;
+    let out = lumi(&["decode", "--json"], Some(&format!("{v2}\n")));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let v = stdout_json(&out);
+    assert_eq!(v["version"], "v2");
+    assert_eq!(v["cmd"], "read_rsp");
+}
+
+#[test]
+fn decode_garbage_is_exit_2_with_a_clear_error() {
+    for (input, want) in [
+        ("hello", "not a LAN API message"),
+        (r#"{"cmd":"frobnicate"}"#, "unknown command \"frobnicate\""),
+        (r#"{"cmd":"read"}"#, "missing field \"sid\""),
+    ] {
+        let out = lumi(&["decode", input], None);
+        assert_eq!(out.status.code(), Some(2), "{input}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{input}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = lumi(&["--help"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Exit codes"), "{text}");
+    assert!(text.contains("decode") && text.contains("key"));
+}
