@@ -1,0 +1,251 @@
+//! The tokio adaptor: a simulated gateway on real UDP sockets (loopback by default).
+//!
+//! Sockets, per gateway at address G with multicast interface I (127.0.0.1 by default):
+//! - commands: bound to `G:command_port` (0 = a free port, announced in `iam`);
+//! - discovery: bound to `group:discovery_port` with address/port reuse, joined on I only, so
+//!   several simulated gateways (and a client) on one host all see each `whois`;
+//! - sending reports and `iam`: bound to `G:0`, multicast interface I, loop on, TTL 1.
+//!
+//! Nothing is joined or sent on any interface but I: the interface is configuration.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use lumi_proto::lan::{Props, Sid};
+
+use crate::device::SubDevice;
+use crate::gateway::{Destination, GatewayConfig, Inbound, SimEvent, SimGateway};
+
+/// Where the simulated network lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetConfig {
+    /// The interface address to join and send multicast on.
+    pub interface: Ipv4Addr,
+    /// The multicast group (224.0.0.50).
+    pub group: Ipv4Addr,
+    /// The `whois` port (4321).
+    pub discovery_port: u16,
+    /// The report/heartbeat port (9898).
+    pub report_port: u16,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            interface: Ipv4Addr::LOCALHOST,
+            group: Ipv4Addr::new(224, 0, 0, 50),
+            discovery_port: crate::gateway::DISCOVERY_PORT,
+            report_port: crate::gateway::COMMAND_PORT,
+        }
+    }
+}
+
+/// A multicast receiver: reuse address and port, only joined groups, joined on `interface`.
+pub fn multicast_receiver(
+    group: Ipv4Addr,
+    port: u16,
+    interface: Ipv4Addr,
+) -> io::Result<UdpSocket> {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    s.set_multicast_all_v4(false)?;
+    s.bind(&SocketAddr::V4(SocketAddrV4::new(group, port)).into())?;
+    s.join_multicast_v4(&group, &interface)?;
+    s.set_nonblocking(true)?;
+    UdpSocket::from_std(s.into())
+}
+
+/// A sender bound to `addr` that multicasts on `interface` only (loop on, TTL 1).
+pub fn multicast_sender(addr: SocketAddrV4, interface: Ipv4Addr) -> io::Result<UdpSocket> {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.set_multicast_if_v4(&interface)?;
+    s.set_multicast_loop_v4(true)?;
+    s.set_multicast_ttl_v4(1)?;
+    s.bind(&SocketAddr::V4(addr).into())?;
+    s.set_nonblocking(true)?;
+    UdpSocket::from_std(s.into())
+}
+
+enum Control {
+    Report(Sid, Props),
+    Online(bool),
+    Reboot(Duration),
+    RotateToken,
+    AddDevice(Box<SubDevice>),
+    Inspect(Box<dyn FnOnce(&SimGateway) + Send>),
+    Stop(oneshot::Sender<()>),
+}
+
+/// A handle to a running simulated gateway. Dropping it stops the gateway.
+#[derive(Debug)]
+pub struct GatewayHandle {
+    control: mpsc::Sender<Control>,
+    /// Where commands go (`G:command_port`).
+    pub command_addr: SocketAddr,
+    /// The gateway's sid.
+    pub sid: Sid,
+    events: Option<mpsc::UnboundedReceiver<SimEvent>>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Control")
+    }
+}
+
+/// Why a control request did not reach the gateway.
+#[derive(Debug, thiserror::Error)]
+#[error("the simulated gateway has stopped")]
+pub struct Stopped;
+
+impl GatewayHandle {
+    async fn send(&self, c: Control) -> Result<(), Stopped> {
+        self.control.send(c).await.map_err(|_| Stopped)
+    }
+
+    /// Multicasts a report of raw properties from sub-device `sid`.
+    pub async fn report(&self, sid: Sid, props: Props) -> Result<(), Stopped> {
+        self.send(Control::Report(sid, props)).await
+    }
+
+    /// Goes silent or comes back.
+    pub async fn set_online(&self, online: bool) -> Result<(), Stopped> {
+        self.send(Control::Online(online)).await
+    }
+
+    /// Reboots (silent for `downtime`, new token).
+    pub async fn reboot(&self, downtime: Duration) -> Result<(), Stopped> {
+        self.send(Control::Reboot(downtime)).await
+    }
+
+    /// Rotates the token now.
+    pub async fn rotate_token(&self) -> Result<(), Stopped> {
+        self.send(Control::RotateToken).await
+    }
+
+    /// Adds a sub-device.
+    pub async fn add_device(&self, d: SubDevice) -> Result<(), Stopped> {
+        self.send(Control::AddDevice(Box::new(d))).await
+    }
+
+    /// Runs `f` on the gateway's state and returns its result.
+    pub async fn inspect<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SimGateway) -> R + Send + 'static,
+    ) -> Result<R, Stopped> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Control::Inspect(Box::new(move |g| {
+            let _ = tx.send(f(g));
+        })))
+        .await?;
+        rx.await.map_err(|_| Stopped)
+    }
+
+    /// The stream of what the gateway did (take it once).
+    pub fn events(&mut self) -> Option<mpsc::UnboundedReceiver<SimEvent>> {
+        self.events.take()
+    }
+
+    /// Stops the gateway and waits until its sockets are closed.
+    pub async fn stop(self) {
+        let (tx, rx) = oneshot::channel();
+        if self.control.send(Control::Stop(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Starts a simulated gateway on real sockets.
+pub async fn spawn_gateway(
+    mut cfg: GatewayConfig,
+    devices: Vec<SubDevice>,
+    net: NetConfig,
+) -> io::Result<GatewayHandle> {
+    let cmd_std = std::net::UdpSocket::bind(SocketAddrV4::new(cfg.ip, cfg.command_port))?;
+    cmd_std.set_nonblocking(true)?;
+    let cmd = UdpSocket::from_std(cmd_std)?;
+    let command_addr = cmd.local_addr()?;
+    cfg.command_port = command_addr.port();
+    let disco = multicast_receiver(net.group, net.discovery_port, net.interface)?;
+    let send = multicast_sender(SocketAddrV4::new(cfg.ip, 0), net.interface)?;
+
+    let now = tokio::time::Instant::now().into_std();
+    let sid = cfg.sid.clone();
+    let mut gw = SimGateway::new(cfg, now);
+    for d in devices {
+        gw.add_device(now, d);
+    }
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(64);
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let group_addr = SocketAddr::V4(SocketAddrV4::new(net.group, net.report_port));
+
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        let mut dbuf = vec![0u8; 65_536];
+        loop {
+            let deadline = gw
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                r = cmd.recv_from(&mut buf) => {
+                    if let Ok((n, from)) = r {
+                        gw.handle_datagram(tokio::time::Instant::now().into_std(), from, Inbound::Command, &buf[..n]);
+                    }
+                }
+                r = disco.recv_from(&mut dbuf) => {
+                    if let Ok((n, from)) = r {
+                        gw.handle_datagram(tokio::time::Instant::now().into_std(), from, Inbound::Discovery, &dbuf[..n]);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    gw.handle_timeout(tokio::time::Instant::now().into_std());
+                }
+                c = ctl_rx.recv() => {
+                    let now = tokio::time::Instant::now().into_std();
+                    match c {
+                        None => break,
+                        Some(Control::Stop(done)) => { let _ = done.send(()); break; }
+                        Some(Control::Report(sid, props)) => { gw.report(&sid, props); }
+                        Some(Control::Online(on)) => gw.set_online(now, on),
+                        Some(Control::Reboot(d)) => gw.reboot(now, d),
+                        Some(Control::RotateToken) => gw.rotate_token(),
+                        Some(Control::AddDevice(d)) => gw.add_device(now, *d),
+                        Some(Control::Inspect(f)) => f(&gw),
+                    }
+                }
+            }
+            while let Some(t) = gw.poll_transmit() {
+                let r = match t.to {
+                    Destination::Multicast => send.send_to(&t.payload, group_addr).await,
+                    Destination::Unicast { to, from_port }
+                        if from_port == crate::gateway::DISCOVERY_PORT =>
+                    {
+                        send.send_to(&t.payload, to).await
+                    }
+                    Destination::Unicast { to, .. } => cmd.send_to(&t.payload, to).await,
+                };
+                if let Err(e) = r {
+                    tracing::warn!(gateway = %gw.config().sid, "send failed: {e}");
+                }
+            }
+            while let Some(e) = gw.poll_event() {
+                tracing::debug!(gateway = %gw.config().sid, event = ?e, "sim");
+                let _ = ev_tx.send(e);
+            }
+        }
+    });
+    Ok(GatewayHandle {
+        control: ctl_tx,
+        command_addr,
+        sid,
+        events: Some(ev_rx),
+    })
+}
