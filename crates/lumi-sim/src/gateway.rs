@@ -526,11 +526,11 @@ impl SimGateway {
                 TimerKind::ComeBack => self.set_online(t.at, true),
                 _ if !self.online => {
                     // Keep sub-device heartbeats ticking while silent; drop the rest.
-                    if let TimerKind::DeviceHeartbeat(sid) = t.what {
-                        if let Some(d) = self.device(&sid) {
-                            let p = d.heartbeat_period();
-                            self.schedule(t.at + p, TimerKind::DeviceHeartbeat(sid));
-                        }
+                    if let TimerKind::DeviceHeartbeat(sid) = t.what
+                        && let Some(d) = self.device(&sid)
+                    {
+                        let p = d.heartbeat_period();
+                        self.schedule(t.at + p, TimerKind::DeviceHeartbeat(sid));
                     }
                 }
                 TimerKind::GatewayHeartbeat => {
