@@ -113,6 +113,19 @@ fn decode_lan_from_argument_and_stdin() {
     assert_eq!(v["cmd"], "report");
     assert_eq!(v["message"]["sid"], "158d0001c1cdfb");
     assert_eq!(v["message"]["props"]["status"], "open");
+    // The catalogue's typed state: a Mi door sensor reporting open.
+    assert_eq!(v["state"]["values"]["contact"], false);
+
+    // The README's quick-start datagram: temperature, humidity and battery, typed.
+    let ht = r#"{"cmd":"report","model":"sensor_ht","sid":"158d0001a200f5","short_id":60049,"data":"{\"voltage\":3005,\"temperature\":\"2120\",\"humidity\":\"5277\"}"}"#;
+    let v = stdout_json(&lumi(&["decode", ht], None));
+    assert_eq!(v["state"]["values"]["temperature"], 21.2);
+    assert_eq!(v["state"]["values"]["humidity"], 52.77);
+    assert_eq!(v["state"]["values"]["battery"], 41);
+    // Unknown models pass through raw.
+    let odd = r#"{"cmd":"report","model":"lumi.mystery","sid":"158d0001c1cdfb","data":"{\"foo\":\"1\"}"}"#;
+    let v = stdout_json(&lumi(&["decode", odd], None));
+    assert_eq!(v["state"]["raw"]["foo"], "1");
 
     let v2 = r#"{"cmd":"read_rsp","model":"ctrl_neutral2","sid":"158d00025660ac","params":[{"battery_voltage":3300},{"channel_0":"off"}]}"#;
     let out = lumi(&["decode", "--json"], Some(&format!("{v2}\n")));

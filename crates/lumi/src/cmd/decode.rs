@@ -19,16 +19,26 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
         }
         Some(s) => s.as_bytes().to_vec(),
     };
-    let value = if args.token.is_some() || args.miio || looks_like_miio_hex(&input) {
-        miio(&input, args.token.as_deref())?
+    if args.token.is_some() || args.miio || looks_like_miio_hex(&input) {
+        super::print_json(&miio(&input, args.token.as_deref())?, args.json)
     } else {
-        lan_datagram(&input)?
-    };
-    super::print_json(&value, args.json)
+        lan_datagram(&input, args.json)
+    }
+}
+
+/// The typed form of a LAN datagram, in the order a reader wants it.
+#[derive(serde::Serialize)]
+struct LanOutput<'a> {
+    protocol: &'static str,
+    version: Option<lan::ProtoVersion>,
+    cmd: &'static str,
+    message: &'a lan::Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<lumi_proto::catalogue::DeviceState>,
 }
 
 /// A LAN datagram: the typed message, and the typed device state when it carries one.
-fn lan_datagram(input: &[u8]) -> anyhow::Result<Value> {
+fn lan_datagram(input: &[u8], compact: bool) -> anyhow::Result<()> {
     // A trailing newline from `echo` or a file is not part of the datagram.
     let trimmed = trim_ascii_end(input);
     let decoded = lan::decode(trimmed).map_err(|e| {
@@ -37,22 +47,35 @@ fn lan_datagram(input: &[u8]) -> anyhow::Result<Value> {
         ))
     })?;
     let version = decoded.version;
-    let mut out = json!({
-        "protocol": "lan",
-        "version": version,
-        "cmd": decoded.message.cmd(version.unwrap_or(lan::ProtoVersion::V1)),
-        "message": decoded.message,
-    });
-    if let Some(state) = crate::cmd::decode::typed_state(&decoded) {
-        out["state"] = state;
-    }
-    Ok(out)
+    let out = LanOutput {
+        protocol: "lan",
+        version,
+        cmd: decoded
+            .message
+            .cmd(version.unwrap_or(lan::ProtoVersion::V1)),
+        message: &decoded.message,
+        state: typed_state(&decoded),
+    };
+    super::print_json(&out, compact)
 }
 
-/// The typed state of a message that carries device properties (catalogue conversion).
-fn typed_state(decoded: &lan::Decoded) -> Option<Value> {
-    let _ = decoded;
-    None
+/// The typed state of a message that carries device properties, from the catalogue.
+/// Unknown models and properties stay raw.
+fn typed_state(decoded: &lan::Decoded) -> Option<lumi_proto::catalogue::DeviceState> {
+    use lan::Message;
+    let (model, props) = match &decoded.message {
+        Message::ReadAck(m) | Message::WriteAck(m) | Message::Report(m) | Message::Heartbeat(m) => {
+            (m.model.as_deref(), &m.props)
+        }
+        Message::Write(w) => (w.model.as_deref(), &w.props),
+        _ => return None,
+    };
+    let version = decoded.version.unwrap_or(lan::ProtoVersion::V1);
+    Some(lumi_proto::catalogue::decode(
+        model.unwrap_or(""),
+        version,
+        props,
+    ))
 }
 
 /// A miIO packet given as hex: hello packets need no token; others are checked (checksum)

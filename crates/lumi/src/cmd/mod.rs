@@ -14,7 +14,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Prints a JSON value, indented or as one line.
-pub fn print_json(value: &serde_json::Value, compact: bool) -> anyhow::Result<()> {
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T, compact: bool) -> anyhow::Result<()> {
     let text = if compact {
         serde_json::to_string(value)?
     } else {
