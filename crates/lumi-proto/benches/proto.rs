@@ -50,5 +50,79 @@ fn key(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, lan, key);
+fn catalogue(c: &mut Criterion) {
+    use lumi_proto::catalogue;
+    let mut g = c.benchmark_group("catalogue");
+    g.throughput(Throughput::Elements(1));
+    let lan::Message::Report(m) = lan::decode(REPORT_V1).unwrap().message else {
+        unreachable!()
+    };
+    g.bench_function("typed_sensor_ht_v1", |b| {
+        b.iter(|| {
+            catalogue::decode(
+                black_box("sensor_ht"),
+                ProtoVersion::V1,
+                black_box(&m.props),
+            )
+        })
+    });
+    g.bench_function("decode_and_type_report_v1", |b| {
+        b.iter(|| {
+            let d = lan::decode(black_box(REPORT_V1)).unwrap();
+            let lan::Message::Report(m) = d.message else {
+                unreachable!()
+            };
+            catalogue::decode(m.model.as_deref().unwrap_or(""), ProtoVersion::V1, &m.props)
+        })
+    });
+    g.finish();
+}
+
+fn miio(c: &mut Criterion) {
+    use lumi_proto::miio::{Cipher, DeviceId, MiioToken};
+    let mut g = c.benchmark_group("miio");
+    g.throughput(Throughput::Elements(1));
+    // The 100-byte payload python-miio was measured with (miio.md §8).
+    let payload = br#"{"id": 123456, "method": "get_prop", "params": ["power", "temperature", "humidity", "aqi", "mode"]}"#;
+    let mut payload = payload.to_vec();
+    payload.push(0);
+    assert_eq!(payload.len(), 100);
+    let token: MiioToken = "b5f260c79ad5c2e85e7b64118198f9bb".parse().unwrap();
+    let cipher = Cipher::new(&token);
+    let did = DeviceId::from(180_097_588u32);
+    let packet = cipher.seal(did, 1_234_568, &payload).unwrap();
+    g.bench_function("seal_100B", |b| {
+        b.iter(|| {
+            cipher
+                .seal(did, black_box(1_234_568), black_box(&payload))
+                .unwrap()
+        })
+    });
+    let mut out = Vec::with_capacity(256);
+    g.bench_function("seal_into_100B", |b| {
+        b.iter(|| {
+            out.clear();
+            cipher
+                .seal_into(did, black_box(1_234_568), black_box(&payload), &mut out)
+                .unwrap()
+        })
+    });
+    g.bench_function("open_100B", |b| {
+        b.iter(|| cipher.open(black_box(&packet)).unwrap())
+    });
+    let mut buf = packet.clone();
+    g.bench_function("open_in_place_100B", |b| {
+        b.iter(|| {
+            buf.copy_from_slice(&packet);
+            cipher
+                .open_in_place(black_box(&mut buf))
+                .map(|(h, p)| (h, p.len()))
+                .unwrap()
+        })
+    });
+    g.bench_function("cipher_new", |b| b.iter(|| Cipher::new(black_box(&token))));
+    g.finish();
+}
+
+criterion_group!(benches, lan, key, catalogue, miio);
 criterion_main!(benches);

@@ -107,6 +107,7 @@
 mod decode;
 mod devices;
 mod model;
+mod report;
 mod sound;
 mod value;
 mod write;
@@ -121,6 +122,7 @@ pub use model::{
     HaRole, Manufacturer, PowerSource, Property, RgbPart, Scalar, Source, StateClass, ValueType,
     Write,
 };
+pub use report::encode_report;
 pub use sound::{
     CUSTOM_SOUND_MIN, MAX_VOLUME, SOUND_NAMES, SOUND_STOP, SOUNDS, STOP_NAME, Sound, SoundGroup,
     SoundId, VolumeError, sound_by_id, sound_by_name, validate_volume,

@@ -5,6 +5,7 @@ mod corpus;
 mod decode;
 mod ha;
 mod hostile;
+mod report;
 mod sounds;
 mod tables;
 mod write;
