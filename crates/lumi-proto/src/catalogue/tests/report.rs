@@ -12,7 +12,13 @@ fn json_of(p: &Props) -> serde_json::Value {
 
 #[test]
 fn wire_types_per_version() {
-    let cases: &[(&str, ProtoVersion, &[(&str, TypedValue)], serde_json::Value)] = &[
+    type Case<'a> = (
+        &'a str,
+        ProtoVersion,
+        &'a [(&'a str, TypedValue)],
+        serde_json::Value,
+    );
+    let cases: &[Case<'_>] = &[
         (
             "sensor_ht",
             ProtoVersion::V1,
