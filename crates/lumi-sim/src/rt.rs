@@ -32,6 +32,8 @@ pub struct NetConfig {
     pub discovery_port: u16,
     /// The report/heartbeat port (9898).
     pub report_port: u16,
+    /// The miIO port each gateway binds on its own address (54321; 0 = a free port).
+    pub miio_port: u16,
 }
 
 impl Default for NetConfig {
@@ -41,6 +43,7 @@ impl Default for NetConfig {
             group: Ipv4Addr::new(224, 0, 0, 50),
             discovery_port: crate::gateway::DISCOVERY_PORT,
             report_port: crate::gateway::COMMAND_PORT,
+            miio_port: lumi_proto::miio::PORT,
         }
     }
 }
@@ -89,6 +92,8 @@ pub struct GatewayHandle {
     control: mpsc::Sender<Control>,
     /// Where commands go (`G:command_port`).
     pub command_addr: SocketAddr,
+    /// Where miIO requests go (`G:miio_port`).
+    pub miio_addr: SocketAddr,
     /// The gateway's sid.
     pub sid: Sid,
     events: Option<mpsc::UnboundedReceiver<SimEvent>>,
@@ -173,6 +178,10 @@ pub async fn spawn_gateway(
     let cmd = UdpSocket::from_std(cmd_std)?;
     let command_addr = cmd.local_addr()?;
     cfg.command_port = command_addr.port();
+    let miio_std = std::net::UdpSocket::bind(SocketAddrV4::new(cfg.ip, net.miio_port))?;
+    miio_std.set_nonblocking(true)?;
+    let miio = UdpSocket::from_std(miio_std)?;
+    let miio_addr = miio.local_addr()?;
     let disco = multicast_receiver(net.group, net.discovery_port, net.interface)?;
     let send = multicast_sender(SocketAddrV4::new(cfg.ip, 0), net.interface)?;
 
@@ -189,6 +198,7 @@ pub async fn spawn_gateway(
     tokio::spawn(async move {
         let mut buf = vec![0u8; 65_536];
         let mut dbuf = vec![0u8; 65_536];
+        let mut mbuf = vec![0u8; 65_536];
         loop {
             let deadline = gw
                 .poll_timeout()
@@ -205,6 +215,11 @@ pub async fn spawn_gateway(
                         gw.handle_datagram(tokio::time::Instant::now().into_std(), from, Inbound::Discovery, &dbuf[..n]);
                     }
                 }
+                r = miio.recv_from(&mut mbuf) => {
+                    if let Ok((n, from)) = r {
+                        gw.handle_datagram(tokio::time::Instant::now().into_std(), from, Inbound::Miio, &mbuf[..n]);
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     gw.handle_timeout(tokio::time::Instant::now().into_std());
                 }
@@ -213,7 +228,7 @@ pub async fn spawn_gateway(
                     match c {
                         None => break,
                         Some(Control::Stop(done)) => { let _ = done.send(()); break; }
-                        Some(Control::Report(sid, props)) => { gw.report(&sid, props); }
+                        Some(Control::Report(sid, props)) => { gw.report(now, &sid, props); }
                         Some(Control::Online(on)) => gw.set_online(now, on),
                         Some(Control::Reboot(d)) => gw.reboot(now, d),
                         Some(Control::RotateToken) => gw.rotate_token(),
@@ -225,6 +240,7 @@ pub async fn spawn_gateway(
             while let Some(t) = gw.poll_transmit() {
                 let r = match t.to {
                     Destination::Multicast => send.send_to(&t.payload, group_addr).await,
+                    Destination::Miio { to } => miio.send_to(&t.payload, to).await,
                     Destination::Unicast { to, from_port }
                         if from_port == crate::gateway::DISCOVERY_PORT =>
                     {
@@ -245,6 +261,7 @@ pub async fn spawn_gateway(
     Ok(GatewayHandle {
         control: ctl_tx,
         command_addr,
+        miio_addr,
         sid,
         events: Some(ev_rx),
     })

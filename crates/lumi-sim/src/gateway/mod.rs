@@ -25,9 +25,12 @@ use lumi_proto::lan::{
     self, DeviceMessage, ErrorCode, ErrorReply, Iam, IdList, IdListEntry, Message, Props,
     ProtoVersion, ReplyTo, Sid, Token,
 };
+use lumi_proto::miio::{DeviceId, MiioToken};
 
 use crate::device::SubDevice;
 use crate::rng::Rng;
+
+pub mod miio;
 
 /// The LAN API port for commands, reports and heartbeats.
 pub const COMMAND_PORT: u16 = 9898;
@@ -53,6 +56,12 @@ pub struct GatewayConfig {
     pub heartbeat: Duration,
     /// The command port announced in `iam` (9898 on real gateways; tests use a free one).
     pub command_port: u16,
+    /// The gateway's miIO token (for miIO control and push events).
+    pub miio_token: MiioToken,
+    /// The gateway's miIO device id.
+    pub device_id: DeviceId,
+    /// The port the gateway sends miIO push events to (54321 on real gateways).
+    pub push_port: u16,
 }
 
 impl GatewayConfig {
@@ -70,6 +79,9 @@ impl GatewayConfig {
             seed: 1,
             heartbeat: Duration::from_secs(10),
             command_port: COMMAND_PORT,
+            miio_token: MiioToken::from_bytes([0x1c; 16]),
+            device_id: DeviceId::from(63_217_102u32),
+            push_port: lumi_proto::miio::PORT,
         }
     }
 
@@ -89,6 +101,8 @@ pub enum Inbound {
     Discovery,
     /// On the command port 9898 (unicast commands).
     Command,
+    /// On the miIO port 54321.
+    Miio,
 }
 
 /// Where a datagram goes.
@@ -96,6 +110,11 @@ pub enum Inbound {
 pub enum Destination {
     /// Multicast to 224.0.0.50:9898, from port 4321 (reports and heartbeats).
     Multicast,
+    /// From the gateway's miIO socket (port 54321) to a peer: replies and push events.
+    Miio {
+        /// The peer.
+        to: SocketAddr,
+    },
     /// Unicast to a peer.
     Unicast {
         /// The peer.
@@ -210,6 +229,7 @@ pub struct SimGateway {
     timer_seq: u64,
     out: VecDeque<Transmit>,
     events: VecDeque<SimEvent>,
+    miio: miio::GatewayMiio,
 }
 
 impl SimGateway {
@@ -217,6 +237,7 @@ impl SimGateway {
     pub fn new(cfg: GatewayConfig, now: Instant) -> SimGateway {
         let mut rng = Rng::new(cfg.seed ^ 0x6c75_6d69);
         let token = Token::new(rng.alnum(16));
+        let miio = miio::GatewayMiio::new(&cfg, now);
         let mut gw = SimGateway {
             cfg,
             rng,
@@ -233,6 +254,7 @@ impl SimGateway {
             timer_seq: 0,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            miio,
         };
         gw.schedule(now, TimerKind::GatewayHeartbeat);
         gw
@@ -328,6 +350,10 @@ impl SimGateway {
         if !self.online {
             return;
         }
+        if port == Inbound::Miio {
+            self.handle_miio(now, from, bytes);
+            return;
+        }
         let decoded = match lan::decode(bytes) {
             Ok(d) => d,
             Err(error) => {
@@ -396,6 +422,7 @@ impl SimGateway {
             }
             // Anything else on the command port (reports, replies) is not for a gateway.
             (Inbound::Command, _) => {}
+            (Inbound::Miio, _) => {}
         }
     }
 
@@ -501,15 +528,16 @@ impl SimGateway {
         self.schedule(at, TimerKind::Report(sid, props));
     }
 
-    /// Multicasts a report of `props` from the sub-device `sid` now, updating its state.
-    /// Returns false if there is no such device.
-    pub fn report(&mut self, sid: &Sid, props: Props) -> bool {
+    /// Multicasts a report of raw `props` from the sub-device `sid` at `now`, updating its
+    /// state and calling subscribed miIO scenes. Returns false if there is no such device.
+    pub fn report(&mut self, now: Instant, sid: &Sid, props: Props) -> bool {
         let Some(d) = self.devices.iter_mut().find(|d| &d.sid == sid) else {
             return false;
         };
         d.absorb(&props);
-        let msg = d.report_message(props);
+        let msg = d.report_message(props.clone());
         self.multicast(&Message::Report(msg));
+        self.miio_subdevice_event(now, sid, &props);
         true
     }
 
@@ -554,15 +582,22 @@ impl SimGateway {
                 }
                 TimerKind::Report(sid, props) => {
                     let props: Props = props.into_iter().collect();
-                    self.report(&sid, props);
+                    self.report(t.at, &sid, props);
                 }
             }
+        }
+        if self.online {
+            self.miio_timeout(now);
         }
     }
 
     /// When [`SimGateway::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|t| t.at)
+        let lan = self.timers.peek().map(|t| t.at);
+        match (lan, self.miio_next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next datagram to send.
