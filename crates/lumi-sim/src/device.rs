@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use lumi_proto::catalogue::{self, PowerSource, TypedValue};
 use lumi_proto::lan::{DeviceMessage, ErrorCode, Props, ProtoVersion, Sid};
 
 /// How a device is powered, which decides its heartbeat period and what `read` returns.
@@ -38,6 +39,60 @@ pub struct SubDevice {
     pub event_keys: Vec<String>,
     /// Raw keys a `write` may change.
     pub writable_keys: Vec<String>,
+    /// Whether the device sends its voltage (battery devices and most mains ones).
+    pub reports_voltage: bool,
+}
+
+/// The model is not in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown device model {0:?}: see `lumi_proto::catalogue::model_strings()` for the models lumi knows"
+)]
+pub struct UnknownModel(pub String);
+
+/// Properties a gateway caches and repeats in `read` replies and heartbeats; everything else a
+/// device sends (button actions, motion, cube gestures) is an event.
+const STATE_PROPERTIES: &[&str] = &[
+    "contact",
+    "temperature",
+    "humidity",
+    "pressure",
+    "illuminance",
+    "power",
+    "energy",
+    "in_use",
+    "level",
+    "water_leak",
+    "alarm",
+    "density",
+    "local_temperature",
+];
+
+/// The value a fresh simulated device starts with, for a property.
+fn initial_value(property: &str) -> Option<TypedValue> {
+    Some(match property {
+        "contact" => TypedValue::Bool(true),
+        "temperature" | "local_temperature" => TypedValue::Float(21.5),
+        "humidity" => TypedValue::Float(45.0),
+        "pressure" => TypedValue::Float(1002.0),
+        "illuminance" => TypedValue::Int(300),
+        "power" => TypedValue::Float(0.0),
+        "energy" => TypedValue::Int(0),
+        "in_use" => TypedValue::Bool(false),
+        "level" => TypedValue::Int(0),
+        "water_leak" => TypedValue::Bool(false),
+        "alarm" => TypedValue::Bool(false),
+        "density" => TypedValue::Int(0),
+        "state" | "state_left" | "state_right" | "state_l1" | "state_l2" => TypedValue::text("off"),
+        _ => return None,
+    })
+}
+
+/// A stable Zigbee short id derived from the sid (real ones are assigned at pairing).
+fn short_id_of(sid: &Sid) -> u16 {
+    sid.as_str().bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    }) as u16
 }
 
 impl SubDevice {
@@ -56,7 +111,65 @@ impl SubDevice {
             state: Props::new(),
             event_keys: Vec::new(),
             writable_keys: Vec::new(),
+            reports_voltage: true,
         }
+    }
+
+    /// A device of a catalogued model, behaving as that model does in `version`: its power
+    /// source, which raw keys are writable, which are events (never cached by the gateway),
+    /// and a plausible initial state (door closed, switches off, 21.5 °C, …).
+    pub fn from_catalogue(
+        sid: Sid,
+        model: &str,
+        version: ProtoVersion,
+    ) -> Result<Self, UnknownModel> {
+        let entry = catalogue::lookup(model).ok_or_else(|| UnknownModel(model.to_owned()))?;
+        let power = match entry.power {
+            PowerSource::Battery => Power::Battery,
+            _ => Power::Mains,
+        };
+        let mut d = SubDevice::new(sid, model, version, power);
+        d.short_id = short_id_of(&d.sid);
+        d.reports_voltage =
+            entry.property("voltage").is_some() || entry.property("battery").is_some();
+        for p in entry.properties {
+            let keys = p.sources(version).iter().map(|s| s.key.to_owned());
+            if p.writable() {
+                if let Some(first) = p.sources(version).first() {
+                    d.writable_keys.push(first.key.to_owned());
+                }
+            } else if !STATE_PROPERTIES.contains(&p.name)
+                && p.name != "battery"
+                && p.name != "voltage"
+            {
+                d.event_keys.extend(keys);
+            }
+        }
+        // Keys that are both (v1 `status` is a plug's state but a button's event) follow the
+        // property that owns them in this model, so only keep an event key if no state
+        // property uses it.
+        let state_keys: Vec<String> = entry
+            .properties
+            .iter()
+            .filter(|p| p.writable() || STATE_PROPERTIES.contains(&p.name))
+            .flat_map(|p| p.sources(version).iter().map(|s| s.key.to_owned()))
+            .collect();
+        d.event_keys.retain(|k| !state_keys.contains(k));
+        d.event_keys.dedup();
+        let initial: Vec<(&str, TypedValue)> = entry
+            .properties
+            .iter()
+            .filter_map(|p| initial_value(p.name).map(|v| (p.name, v)))
+            .filter(|(name, _)| {
+                entry
+                    .property(name)
+                    .is_some_and(|p| !p.sources(version).is_empty())
+            })
+            .collect();
+        if let Ok(props) = catalogue::encode_report(model, version, &initial) {
+            d.state = props;
+        }
+        Ok(d)
     }
 
     /// 1 hour for battery devices, 10 minutes for mains devices.
@@ -85,7 +198,10 @@ impl SubDevice {
 
     /// What `read` returns: the voltage and the cached state.
     pub fn read_message(&self) -> DeviceMessage {
-        let mut p = Props::new().with(self.voltage_key(), self.voltage);
+        let mut p = Props::new();
+        if self.reports_voltage {
+            p.push(self.voltage_key(), self.voltage);
+        }
         for (k, v) in &self.state {
             p.push(k, v.clone());
         }

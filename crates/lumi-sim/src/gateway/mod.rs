@@ -27,6 +27,8 @@ use lumi_proto::lan::{
 };
 use lumi_proto::miio::{DeviceId, MiioToken};
 
+use lumi_proto::catalogue::{self, DeviceKind, TypedValue, WriteError};
+
 use crate::device::SubDevice;
 use crate::rng::Rng;
 
@@ -180,6 +182,21 @@ struct Timer {
     what: TimerKind,
 }
 
+/// Why a stimulus could not be applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StimulusError {
+    /// The gateway has no such sub-device.
+    #[error("gateway has no sub-device {0}")]
+    NoDevice(Sid),
+    /// The values do not fit the device's model.
+    #[error(transparent)]
+    Values(#[from] WriteError),
+}
+
+/// The `no_motion` reports a v1 motion sensor sends after the last motion (seconds).
+const NO_MOTION_STEPS: [u64; 6] = [120, 180, 300, 600, 1200, 1800];
+
 #[derive(Debug, PartialEq, Eq, Clone)]
 enum TimerKind {
     GatewayHeartbeat,
@@ -187,6 +204,14 @@ enum TimerKind {
     /// A report of raw properties, scheduled (e.g. `no_motion` 120 s after motion).
     Report(Sid, Vec<(String, String)>),
     ComeBack,
+    /// The `step`-th `no_motion` report of a motion episode (`episode` must still be current).
+    NoMotion {
+        sid: Sid,
+        episode: u64,
+        step: usize,
+    },
+    /// A random event (demo mode).
+    Random(Duration),
 }
 
 impl Ord for Timer {
@@ -230,6 +255,8 @@ pub struct SimGateway {
     out: VecDeque<Transmit>,
     events: VecDeque<SimEvent>,
     miio: miio::GatewayMiio,
+    motion_episode: u64,
+    motion_current: Vec<(Sid, u64)>,
 }
 
 impl SimGateway {
@@ -255,6 +282,8 @@ impl SimGateway {
             out: VecDeque::new(),
             events: VecDeque::new(),
             miio,
+            motion_episode: 0,
+            motion_current: Vec::new(),
         };
         gw.schedule(now, TimerKind::GatewayHeartbeat);
         gw
@@ -523,6 +552,108 @@ impl SimGateway {
         changed
     }
 
+    /// A sub-device does something, given in lumi's typed vocabulary
+    /// (`[("contact", false)]`, `[("action", "double")]`, `[("angle", 90.0), ("duration", 500)]`):
+    /// the gateway multicasts exactly the report a real device of that model sends in its
+    /// dialect. Motion starts the `no_motion` follow-ups (v1: 120, 180, 300, 600, 1200, 1800 s
+    /// after the last motion).
+    pub fn stimulate(
+        &mut self,
+        now: Instant,
+        sid: &Sid,
+        values: &[(&str, TypedValue)],
+    ) -> Result<(), StimulusError> {
+        let d = self
+            .device(sid)
+            .ok_or_else(|| StimulusError::NoDevice(sid.clone()))?;
+        let props = catalogue::encode_report(&d.model, d.version, values)?;
+        let motion = values
+            .iter()
+            .any(|(k, v)| *k == "occupancy" && v.as_bool() == Some(true));
+        let has_no_motion_key = d.version == ProtoVersion::V1;
+        self.report(now, sid, props);
+        if motion && has_no_motion_key {
+            self.motion_episode += 1;
+            let episode = self.motion_episode;
+            self.motion_current.retain(|(s, _)| s != sid);
+            self.motion_current.push((sid.clone(), episode));
+            let at = now + Duration::from_secs(NO_MOTION_STEPS[0]);
+            self.schedule(
+                at,
+                TimerKind::NoMotion {
+                    sid: sid.clone(),
+                    episode,
+                    step: 0,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts random events every `every` (on average), for demos: doors open and close,
+    /// motion, button presses, cube gestures, temperature drift, plug load.
+    pub fn start_random_events(&mut self, now: Instant, every: Duration) {
+        let first = now + Duration::from_millis(self.rng.below(every.as_millis().max(1) as u64));
+        self.schedule(first, TimerKind::Random(every));
+    }
+
+    /// One random event from a random device; returns its sid.
+    pub fn random_event(&mut self, now: Instant) -> Option<Sid> {
+        if self.devices.is_empty() {
+            return None;
+        }
+        let i = self.rng.below(self.devices.len() as u64) as usize;
+        let d = &self.devices[i];
+        let sid = d.sid.clone();
+        let entry = catalogue::lookup(&d.model)?;
+        let state = catalogue::decode(&d.model, d.version, &d.state);
+        let values: Vec<(&str, TypedValue)> = match entry.kind {
+            DeviceKind::DoorWindow => {
+                let closed = state
+                    .get("contact")
+                    .and_then(TypedValue::as_bool)
+                    .unwrap_or(true);
+                vec![("contact", TypedValue::Bool(!closed))]
+            }
+            DeviceKind::Motion => vec![("occupancy", TypedValue::Bool(true))],
+            DeviceKind::Climate => {
+                let t = state
+                    .get("temperature")
+                    .and_then(TypedValue::as_f64)
+                    .unwrap_or(21.5);
+                let drift = (self.rng.below(61) as f64 - 30.0) / 100.0;
+                vec![(
+                    "temperature",
+                    TypedValue::Float(((t + drift) * 100.0).round() / 100.0),
+                )]
+            }
+            DeviceKind::Plug => {
+                let w = self.rng.below(200_000) as f64 / 100.0;
+                vec![("power", TypedValue::Float(w))]
+            }
+            _ => {
+                let events = entry.events();
+                if events.is_empty() {
+                    return None;
+                }
+                let e = events[self.rng.below(events.len() as u64) as usize];
+                match e {
+                    "rotate_right" | "rotate_left" => {
+                        let sign = if e == "rotate_right" { 1.0 } else { -1.0 };
+                        vec![
+                            ("action", TypedValue::text(e)),
+                            ("angle", TypedValue::Float(sign * 90.0)),
+                            ("duration", TypedValue::Int(500)),
+                        ]
+                    }
+                    _ => vec![("action", TypedValue::text(e))],
+                }
+            }
+        };
+        self.stimulate(now, &sid, &values).ok()?;
+        Some(sid)
+    }
+
     /// Schedules a report of raw string properties from a sub-device at `at`.
     pub fn schedule_report(&mut self, at: Instant, sid: Sid, props: Vec<(String, String)>) {
         self.schedule(at, TimerKind::Report(sid, props));
@@ -583,6 +714,34 @@ impl SimGateway {
                 TimerKind::Report(sid, props) => {
                     let props: Props = props.into_iter().collect();
                     self.report(t.at, &sid, props);
+                }
+                TimerKind::NoMotion { sid, episode, step } => {
+                    let current = self
+                        .motion_current
+                        .iter()
+                        .any(|(s, e)| s == &sid && *e == episode);
+                    if current {
+                        let secs = NO_MOTION_STEPS[step];
+                        let props = Props::new().with("no_motion", secs.to_string());
+                        self.report(t.at, &sid, props);
+                        if let Some(next) = NO_MOTION_STEPS.get(step + 1) {
+                            let at = t.at + Duration::from_secs(next - secs);
+                            self.schedule(
+                                at,
+                                TimerKind::NoMotion {
+                                    sid,
+                                    episode,
+                                    step: step + 1,
+                                },
+                            );
+                        }
+                    }
+                }
+                TimerKind::Random(every) => {
+                    self.random_event(t.at);
+                    let jitter = self.rng.below(every.as_millis().max(1) as u64);
+                    let next = t.at + every / 2 + Duration::from_millis(jitter);
+                    self.schedule(next, TimerKind::Random(every));
                 }
             }
         }
@@ -661,3 +820,6 @@ impl SimGateway {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;
