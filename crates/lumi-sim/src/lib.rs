@@ -25,3 +25,4 @@ pub mod netem;
 pub mod rng;
 #[cfg(feature = "tokio")]
 pub mod rt;
+pub mod scenario;

@@ -40,7 +40,7 @@ pub const COMMAND_PORT: u16 = 9898;
 pub const DISCOVERY_PORT: u16 = 4321;
 
 /// How a simulated gateway is set up.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GatewayConfig {
     /// Its sid (12 hex digits, its MAC).
     pub sid: Sid,
