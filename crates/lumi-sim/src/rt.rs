@@ -16,10 +16,13 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+use lumi_proto::catalogue::TypedValue;
+use lumi_proto::key::GatewayPassword;
 use lumi_proto::lan::{Props, Sid};
 
 use crate::device::SubDevice;
-use crate::gateway::{Destination, GatewayConfig, Inbound, SimEvent, SimGateway};
+use crate::gateway::{Destination, GatewayConfig, Inbound, SimEvent, SimGateway, StimulusError};
+use crate::scenario::{Action, Scenario};
 
 /// Where the simulated network lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,10 +81,18 @@ pub fn multicast_sender(addr: SocketAddrV4, interface: Ipv4Addr) -> io::Result<U
 
 enum Control {
     Report(Sid, Props),
+    Stimulate(
+        Sid,
+        Vec<(String, TypedValue)>,
+        oneshot::Sender<Result<(), StimulusError>>,
+    ),
+    SetIp(Ipv4Addr),
+    Password(GatewayPassword),
     Online(bool),
     Reboot(Duration),
     RotateToken,
     AddDevice(Box<SubDevice>),
+    RandomEvents(Duration),
     Inspect(Box<dyn FnOnce(&SimGateway) + Send>),
     Stop(oneshot::Sender<()>),
 }
@@ -118,6 +129,27 @@ impl GatewayHandle {
     /// Multicasts a report of raw properties from sub-device `sid`.
     pub async fn report(&self, sid: Sid, props: Props) -> Result<(), Stopped> {
         self.send(Control::Report(sid, props)).await
+    }
+
+    /// A sub-device event in lumi's vocabulary (see [`SimGateway::stimulate`]).
+    pub async fn stimulate(
+        &self,
+        sid: Sid,
+        values: Vec<(String, TypedValue)>,
+    ) -> Result<Result<(), StimulusError>, Stopped> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Control::Stimulate(sid, values, tx)).await?;
+        rx.await.map_err(|_| Stopped)
+    }
+
+    /// Moves the gateway to another address: its sockets are bound anew there.
+    pub async fn set_ip(&self, ip: Ipv4Addr) -> Result<(), Stopped> {
+        self.send(Control::SetIp(ip)).await
+    }
+
+    /// Changes the LAN password.
+    pub async fn set_password(&self, password: GatewayPassword) -> Result<(), Stopped> {
+        self.send(Control::Password(password)).await
     }
 
     /// Goes silent or comes back.
@@ -173,17 +205,12 @@ pub async fn spawn_gateway(
     devices: Vec<SubDevice>,
     net: NetConfig,
 ) -> io::Result<GatewayHandle> {
-    let cmd_std = std::net::UdpSocket::bind(SocketAddrV4::new(cfg.ip, cfg.command_port))?;
-    cmd_std.set_nonblocking(true)?;
-    let cmd = UdpSocket::from_std(cmd_std)?;
-    let command_addr = cmd.local_addr()?;
+    let cmd_port_fixed = cfg.command_port != 0;
+    let mut socks = Sockets::bind(cfg.ip, cfg.command_port, net.miio_port, net.interface)?;
+    let command_addr = socks.cmd.local_addr()?;
     cfg.command_port = command_addr.port();
-    let miio_std = std::net::UdpSocket::bind(SocketAddrV4::new(cfg.ip, net.miio_port))?;
-    miio_std.set_nonblocking(true)?;
-    let miio = UdpSocket::from_std(miio_std)?;
-    let miio_addr = miio.local_addr()?;
+    let miio_addr = socks.miio.local_addr()?;
     let disco = multicast_receiver(net.group, net.discovery_port, net.interface)?;
-    let send = multicast_sender(SocketAddrV4::new(cfg.ip, 0), net.interface)?;
 
     let now = tokio::time::Instant::now().into_std();
     let sid = cfg.sid.clone();
@@ -205,7 +232,7 @@ pub async fn spawn_gateway(
                 .map(tokio::time::Instant::from_std)
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             tokio::select! {
-                r = cmd.recv_from(&mut buf) => {
+                r = socks.cmd.recv_from(&mut buf) => {
                     if let Ok((n, from)) = r {
                         gw.handle_datagram(tokio::time::Instant::now().into_std(), from, Inbound::Command, &buf[..n]);
                     }
@@ -215,7 +242,7 @@ pub async fn spawn_gateway(
                         gw.handle_datagram(tokio::time::Instant::now().into_std(), from, Inbound::Discovery, &dbuf[..n]);
                     }
                 }
-                r = miio.recv_from(&mut mbuf) => {
+                r = socks.miio.recv_from(&mut mbuf) => {
                     if let Ok((n, from)) = r {
                         gw.handle_datagram(tokio::time::Instant::now().into_std(), from, Inbound::Miio, &mbuf[..n]);
                     }
@@ -229,28 +256,52 @@ pub async fn spawn_gateway(
                         None => break,
                         Some(Control::Stop(done)) => { let _ = done.send(()); break; }
                         Some(Control::Report(sid, props)) => { gw.report(now, &sid, props); }
+                        Some(Control::Stimulate(sid, values, done)) => {
+                            let values: Vec<(&str, TypedValue)> = values.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+                            let _ = done.send(gw.stimulate(now, &sid, &values));
+                        }
+                        Some(Control::Password(p)) => gw.set_password(p),
+                        Some(Control::SetIp(ip)) => {
+                            // Ports chosen by the OS stay OS-chosen; fixed ones stay fixed.
+                            let cmd_port = if cmd_port_fixed { gw.config().command_port } else { 0 };
+                            match Sockets::bind(ip, cmd_port, net.miio_port, net.interface) {
+                                Ok(new) => {
+                                    socks = new;
+                                    gw.set_ip(ip);
+                                    if let Ok(a) = socks.cmd.local_addr() {
+                                        gw.set_command_port(a.port());
+                                    }
+                                }
+                                Err(e) => tracing::warn!(gateway = %gw.config().sid, "cannot move to {ip}: {e}"),
+                            }
+                        }
                         Some(Control::Online(on)) => gw.set_online(now, on),
                         Some(Control::Reboot(d)) => gw.reboot(now, d),
                         Some(Control::RotateToken) => gw.rotate_token(),
                         Some(Control::AddDevice(d)) => gw.add_device(now, *d),
+                        Some(Control::RandomEvents(every)) => gw.start_random_events(now, every),
                         Some(Control::Inspect(f)) => f(&gw),
                     }
                 }
             }
             while let Some(t) = gw.poll_transmit() {
                 let r = match t.to {
-                    Destination::Multicast => send.send_to(&t.payload, group_addr).await,
-                    Destination::Miio { to } => miio.send_to(&t.payload, to).await,
+                    Destination::Multicast => socks.send.send_to(&t.payload, group_addr).await,
+                    Destination::Miio { to } => socks.miio.send_to(&t.payload, to).await,
                     Destination::Unicast { to, from_port }
                         if from_port == crate::gateway::DISCOVERY_PORT =>
                     {
-                        send.send_to(&t.payload, to).await
+                        socks.send.send_to(&t.payload, to).await
                     }
-                    Destination::Unicast { to, .. } => cmd.send_to(&t.payload, to).await,
+                    Destination::Unicast { to, .. } => socks.cmd.send_to(&t.payload, to).await,
                 };
                 if let Err(e) = r {
                     tracing::warn!(gateway = %gw.config().sid, "send failed: {e}");
                 }
+                let _ = ev_tx.send(SimEvent::Sent {
+                    to: t.to,
+                    payload: t.payload,
+                });
             }
             while let Some(e) = gw.poll_event() {
                 tracing::debug!(gateway = %gw.config().sid, event = ?e, "sim");
@@ -264,5 +315,113 @@ pub async fn spawn_gateway(
         miio_addr,
         sid,
         events: Some(ev_rx),
+    })
+}
+
+/// The sockets a gateway owns at its current address.
+struct Sockets {
+    cmd: UdpSocket,
+    send: UdpSocket,
+    miio: UdpSocket,
+}
+
+impl Sockets {
+    fn bind(
+        ip: Ipv4Addr,
+        cmd_port: u16,
+        miio_port: u16,
+        interface: Ipv4Addr,
+    ) -> io::Result<Sockets> {
+        let udp = |port| -> io::Result<UdpSocket> {
+            let s = std::net::UdpSocket::bind(SocketAddrV4::new(ip, port))?;
+            s.set_nonblocking(true)?;
+            UdpSocket::from_std(s)
+        };
+        Ok(Sockets {
+            cmd: udp(cmd_port)?,
+            miio: udp(miio_port)?,
+            send: multicast_sender(SocketAddrV4::new(ip, 0), interface)?,
+        })
+    }
+}
+
+/// A running scenario: its gateways, and the task playing its timeline.
+#[derive(Debug)]
+pub struct RunningScenario {
+    /// One handle per gateway, in scenario order.
+    pub gateways: Vec<GatewayHandle>,
+    player: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningScenario {
+    /// Stops the timeline and every gateway.
+    pub async fn stop(mut self) {
+        if let Some(p) = self.player.take() {
+            p.abort();
+        }
+        for g in self.gateways.drain(..) {
+            g.stop().await;
+        }
+    }
+}
+
+/// Starts every gateway of `scenario` and plays its timeline from now. Failures of single
+/// steps are logged with the step, and the timeline goes on.
+pub async fn run_scenario(scenario: Scenario, net: NetConfig) -> io::Result<RunningScenario> {
+    let mut gateways = Vec::new();
+    let mut controls = Vec::new();
+    for g in &scenario.gateways {
+        let h = spawn_gateway(g.config.clone(), g.devices.clone(), net).await?;
+        if let Some(every) = g.random_events {
+            h.send(Control::RandomEvents(every))
+                .await
+                .map_err(|_| io::Error::other("gateway stopped"))?;
+        }
+        controls.push((h.sid.clone(), h.control.clone()));
+        gateways.push(h);
+    }
+    let start = tokio::time::Instant::now();
+    let player = tokio::spawn(async move {
+        for (i, step) in scenario.steps.iter().enumerate() {
+            tokio::time::sleep_until(start + step.at).await;
+            let Some(target) = scenario.target(step) else {
+                continue;
+            };
+            let Some((_, ctl)) = controls.iter().find(|(s, _)| *s == target) else {
+                continue;
+            };
+            let c = match &step.action {
+                Action::Set { sid, values } => {
+                    let (tx, rx) = oneshot::channel();
+                    let _ = ctl
+                        .send(Control::Stimulate(sid.clone(), values.clone(), tx))
+                        .await;
+                    if let Ok(Err(e)) = rx.await {
+                        tracing::warn!("scenario step {}: {e}", i + 1);
+                    }
+                    continue;
+                }
+                Action::Reboot(d) => Control::Reboot(*d),
+                Action::Silent(d) => {
+                    let _ = ctl.send(Control::Online(false)).await;
+                    let ctl = ctl.clone();
+                    let d = *d;
+                    tokio::spawn(async move {
+                        tokio::time::sleep(d).await;
+                        let _ = ctl.send(Control::Online(true)).await;
+                    });
+                    continue;
+                }
+                Action::Online => Control::Online(true),
+                Action::IpChange(ip) => Control::SetIp(*ip),
+                Action::TokenChange => Control::RotateToken,
+                Action::Password(p) => Control::Password(p.clone()),
+            };
+            let _ = ctl.send(c).await;
+        }
+    });
+    Ok(RunningScenario {
+        gateways,
+        player: Some(player),
     })
 }

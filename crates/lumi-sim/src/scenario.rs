@@ -368,25 +368,47 @@ impl Scenario {
         }
     }
 
-    /// The demo house: a v1 gateway and a v2 gateway, with one device of every sub-device
-    /// kind in the catalogue between them, random events every `every`.
+    /// The demo house: a v1 gateway and a v2 gateway on consecutive addresses from
+    /// `first_ip`, with one device of every sub-device kind in the catalogue between them,
+    /// and random events about every `every`.
     pub fn demo(first_ip: Ipv4Addr, password: GatewayPassword, every: Duration) -> Scenario {
+        Scenario::house(first_ip, 2, None, password, Some(every))
+    }
+
+    /// `count` gateways on consecutive addresses from `first_ip`, speaking `version` (or v1
+    /// and v2 alternately when `None`), with one device of every sub-device kind in the
+    /// catalogue spread over them, and random events about every `every` if set.
+    pub fn house(
+        first_ip: Ipv4Addr,
+        count: usize,
+        version: Option<ProtoVersion>,
+        password: GatewayPassword,
+        every: Option<Duration>,
+    ) -> Scenario {
         use lumi_proto::catalogue::{DEVICES, DeviceKind};
-        let [a, b, c, d] = first_ip.octets();
-        let mut gateways = Vec::new();
-        for (i, version) in [ProtoVersion::V1, ProtoVersion::V2].into_iter().enumerate() {
-            let ip = Ipv4Addr::new(a, b, c, d.wrapping_add(i as u8));
-            let sid = Sid::new(&format!("7811dc{:06x}", 0xb0_6970 + i))
-                .unwrap_or_else(|_| unreachable!());
-            let mut config = GatewayConfig::new(sid, ip, version, password.clone());
-            config.seed = 1 + i as u64;
-            gateways.push(GatewaySpec {
-                config,
-                devices: Vec::new(),
-                random_events: Some(every),
-            });
-        }
+        let base = u32::from(first_ip);
+        let mut gateways: Vec<GatewaySpec> = (0..count.max(1))
+            .map(|i| {
+                let v = version.unwrap_or(if i % 2 == 0 {
+                    ProtoVersion::V1
+                } else {
+                    ProtoVersion::V2
+                });
+                let ip = Ipv4Addr::from(base.wrapping_add(i as u32));
+                let sid = Sid::new(&format!("7811dc{:06x}", 0xb0_6970 + i))
+                    .unwrap_or_else(|_| unreachable!());
+                let mut config = GatewayConfig::new(sid, ip, v, password.clone());
+                config.seed = 1 + i as u64;
+                config.device_id = lumi_proto::miio::DeviceId::from(63_217_102 + i as u32);
+                GatewaySpec {
+                    config,
+                    devices: Vec::new(),
+                    random_events: every,
+                }
+            })
+            .collect();
         let mut seen = Vec::new();
+        let mut n = 0usize;
         for entry in DEVICES {
             if matches!(entry.kind, DeviceKind::Gateway | DeviceKind::AcPartner)
                 || seen.contains(&entry.kind)
@@ -394,11 +416,11 @@ impl Scenario {
                 continue;
             }
             seen.push(entry.kind);
-            let g = seen.len() % 2;
+            let g = n % gateways.len();
             let version = gateways[g].config.version;
-            let n = gateways[0].devices.len() + gateways[1].devices.len();
             let sid = Sid::new(&format!("158d0001{:06x}", 0x10_0000 + n))
                 .unwrap_or_else(|_| unreachable!());
+            n += 1;
             if let Ok(dev) = SubDevice::from_catalogue(sid, entry.model(), version) {
                 gateways[g].devices.push(dev);
             }

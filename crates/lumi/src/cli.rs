@@ -30,6 +30,13 @@ pub enum Command {
     /// (spaces and colons allowed) and needs the device token to decrypt, except hello
     /// packets, which are not encrypted.
     Decode(DecodeArgs),
+    /// Run simulated gateways and devices on loopback, for trying lumi without hardware.
+    ///
+    /// Without --scenario: a house with one device of every kind the catalogue knows, spread
+    /// over --gateways gateways on consecutive addresses from --bind (v1 and v2 alternating,
+    /// or --protocol). Everything happens on --interface (127.0.0.1 by default): nothing is
+    /// sent on your real network unless you name its interface.
+    Sim(SimArgs),
     /// Compute the LAN API write key for a gateway password and token.
     ///
     /// key = hex(AES-128-CBC(password, IV 17996d093d28ddb3ba695a2e6f58562e, token)).
@@ -64,4 +71,54 @@ pub struct KeyArgs {
     /// Print a JSON object instead of the bare key.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// A scenario file (TOML): gateways, devices and a timeline of events. See
+    /// `lumi_sim::scenario` for the format.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Address of the first simulated gateway; more gateways take the next addresses.
+    #[arg(long, default_value = "127.0.0.2")]
+    pub bind: std::net::Ipv4Addr,
+    /// How many gateways to simulate (without --scenario).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=50))]
+    pub gateways: u8,
+    /// Protocol of the gateways: v1, v2, or both (alternating).
+    #[arg(long, default_value = "both")]
+    pub protocol: String,
+    /// LAN password of the simulated gateways (16 characters).
+    #[arg(
+        long,
+        env = "LUMI_PASSWORD",
+        hide_env_values = true,
+        default_value = "0987654321qwerty"
+    )]
+    pub password: String,
+    /// Interface address for multicast (joined and sent on this one only).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub interface: std::net::Ipv4Addr,
+    /// A random event (door, motion, button, cube, temperature, plug) about this often;
+    /// `0` for none.
+    #[arg(long, default_value = "10s")]
+    pub random_every: String,
+    /// Discovery port (`whois`).
+    #[arg(long, default_value_t = 4321)]
+    pub discovery_port: u16,
+    /// Report and heartbeat multicast port.
+    #[arg(long, default_value_t = 9898)]
+    pub report_port: u16,
+    /// Command port of each gateway (0: any free port, announced in `iam`).
+    #[arg(long, default_value_t = 9898)]
+    pub command_port: u16,
+    /// miIO port of each gateway (0: any free port).
+    #[arg(long, default_value_t = 54321)]
+    pub miio_port: u16,
+    /// Print one JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
+    #[arg(long)]
+    pub duration: Option<String>,
 }

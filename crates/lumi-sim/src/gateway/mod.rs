@@ -173,6 +173,13 @@ pub enum SimEvent {
     TokenRotated,
     /// The gateway went silent or came back.
     Online(bool),
+    /// A datagram was sent (reported by the socket adaptor, not the sans-IO core).
+    Sent {
+        /// Where.
+        to: Destination,
+        /// The datagram.
+        payload: Vec<u8>,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -597,27 +604,48 @@ impl SimGateway {
         self.schedule(first, TimerKind::Random(every));
     }
 
-    /// One random event from a random device; returns its sid.
+    /// One random event from a random device that has something to say; returns its sid.
     pub fn random_event(&mut self, now: Instant) -> Option<Sid> {
-        if self.devices.is_empty() {
-            return None;
+        let n = self.devices.len();
+        let start = self.rng.below(n.max(1) as u64) as usize;
+        for k in 0..n {
+            let i = (start + k) % n;
+            let (sid, model, version, state) = {
+                let d = &self.devices[i];
+                (d.sid.clone(), d.model.clone(), d.version, d.state.clone())
+            };
+            if let Some(values) = self.random_values(&model, version, &state)
+                && self.stimulate(now, &sid, &values).is_ok()
+            {
+                return Some(sid);
+            }
         }
-        let i = self.rng.below(self.devices.len() as u64) as usize;
-        let d = &self.devices[i];
-        let sid = d.sid.clone();
-        let entry = catalogue::lookup(&d.model)?;
-        let state = catalogue::decode(&d.model, d.version, &d.state);
-        let values: Vec<(&str, TypedValue)> = match entry.kind {
-            DeviceKind::DoorWindow => {
-                let closed = state
-                    .get("contact")
-                    .and_then(TypedValue::as_bool)
-                    .unwrap_or(true);
-                vec![("contact", TypedValue::Bool(!closed))]
+        None
+    }
+
+    /// A plausible event for a device of `model` in `state`, if its kind has one.
+    fn random_values(
+        &mut self,
+        model: &str,
+        version: ProtoVersion,
+        state: &Props,
+    ) -> Option<Vec<(&'static str, TypedValue)>> {
+        let entry = catalogue::lookup(model)?;
+        let typed = catalogue::decode(model, version, state);
+        let flip = |name: &str, default: bool| {
+            !typed
+                .get(name)
+                .and_then(TypedValue::as_bool)
+                .unwrap_or(default)
+        };
+        Some(match entry.kind {
+            DeviceKind::DoorWindow => vec![("contact", TypedValue::Bool(flip("contact", true)))],
+            DeviceKind::WaterLeak => {
+                vec![("water_leak", TypedValue::Bool(flip("water_leak", false)))]
             }
             DeviceKind::Motion => vec![("occupancy", TypedValue::Bool(true))],
             DeviceKind::Climate => {
-                let t = state
+                let t = typed
                     .get("temperature")
                     .and_then(TypedValue::as_f64)
                     .unwrap_or(21.5);
@@ -627,31 +655,37 @@ impl SimGateway {
                     TypedValue::Float(((t + drift) * 100.0).round() / 100.0),
                 )]
             }
-            DeviceKind::Plug => {
-                let w = self.rng.below(200_000) as f64 / 100.0;
-                vec![("power", TypedValue::Float(w))]
-            }
+            DeviceKind::Plug => vec![(
+                "power",
+                TypedValue::Float(self.rng.below(200_000) as f64 / 100.0),
+            )],
+            DeviceKind::Curtain => vec![("level", TypedValue::Int(self.rng.below(101) as i64))],
             _ => {
+                // Buttons, wireless switches, cubes, vibration: one of their events.
                 let events = entry.events();
-                if events.is_empty() {
-                    return None;
+                if !events.is_empty() {
+                    let e = events[self.rng.below(events.len() as u64) as usize];
+                    return Some(match e {
+                        "rotate_right" | "rotate_left" => {
+                            let sign = if e == "rotate_right" { 1.0 } else { -1.0 };
+                            vec![
+                                ("action", TypedValue::text(e)),
+                                ("angle", TypedValue::Float(sign * 90.0)),
+                                ("duration", TypedValue::Int(500)),
+                            ]
+                        }
+                        _ => vec![("action", TypedValue::text(e))],
+                    });
                 }
-                let e = events[self.rng.below(events.len() as u64) as usize];
-                match e {
-                    "rotate_right" | "rotate_left" => {
-                        let sign = if e == "rotate_right" { 1.0 } else { -1.0 };
-                        vec![
-                            ("action", TypedValue::text(e)),
-                            ("angle", TypedValue::Float(sign * 90.0)),
-                            ("duration", TypedValue::Int(500)),
-                        ]
-                    }
-                    _ => vec![("action", TypedValue::text(e))],
-                }
+                // Wired switches and relays: flip a channel.
+                let p = entry
+                    .properties
+                    .iter()
+                    .find(|p| p.name.starts_with("state") && p.writable())?;
+                let on = typed.get(p.name).and_then(TypedValue::as_str) == Some("on");
+                vec![(p.name, TypedValue::text(if on { "off" } else { "on" }))]
             }
-        };
-        self.stimulate(now, &sid, &values).ok()?;
-        Some(sid)
+        })
     }
 
     /// Schedules a report of raw string properties from a sub-device at `at`.

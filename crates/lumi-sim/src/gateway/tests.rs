@@ -480,3 +480,20 @@ fn hostile_datagrams_are_logged_not_fatal() {
     assert_eq!(send(&mut gw, t0, r#"{"cmd":"get_id_list"}"#).len(), 1);
     let _ = Props::new();
 }
+
+#[test]
+fn random_events_happen_at_the_configured_rate() {
+    let (mut gw, t0) = gateway(ProtoVersion::V1);
+    gw.start_random_events(t0, Duration::from_secs(1));
+    let end = t0 + Duration::from_secs(60);
+    let mut reports = 0;
+    while let Some(at) = gw.poll_timeout().filter(|at| *at <= end) {
+        gw.handle_timeout(at);
+        reports += drain(&mut gw)
+            .iter()
+            .filter(|(_, t)| t.contains(r#""cmd":"report""#))
+            .count();
+    }
+    // About one a second (every/2 + up to every): 40 to 70 in a minute, plus no_motion.
+    assert!((40..=90).contains(&reports), "{reports}");
+}

@@ -2,6 +2,7 @@
 
 mod decode;
 mod key;
+mod sim;
 
 use crate::cli::{Cli, Command};
 
@@ -10,6 +11,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Key(args) => key::run(args),
+        Command::Sim(args) => sim::run(args),
     }
 }
 
