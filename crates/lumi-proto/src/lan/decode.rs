@@ -180,6 +180,9 @@ impl Cx<'_, '_> {
         raw: Option<&RawValue>,
     ) -> Result<Option<String>, LanError> {
         let Some(raw) = raw else { return Ok(None) };
+        if let Some(s) = plain_str(raw.get()) {
+            return Ok(Some(s.to_owned()));
+        }
         match serde_json::from_str::<Cow<'_, str>>(raw.get()) {
             Ok(s) => Ok(Some(s.into_owned())),
             Err(_) => Err(self.invalid(
@@ -196,6 +199,9 @@ impl Cx<'_, '_> {
         raw: Option<&RawValue>,
     ) -> Result<Option<String>, LanError> {
         let Some(raw) = raw else { return Ok(None) };
+        if let Some(s) = plain_str(raw.get()) {
+            return Ok(Some(s.to_owned()));
+        }
         match serde_json::from_str::<StrOrNum<'_>>(raw.get()) {
             Ok(StrOrNum::Str(s)) => Ok(Some(s.into_owned())),
             Ok(StrOrNum::Num(n)) => Ok(Some(n.to_string())),
@@ -207,10 +213,19 @@ impl Cx<'_, '_> {
     }
 
     fn sid(&self) -> Result<Option<Sid>, LanError> {
-        let Some(s) = self.string("sid", self.env.sid)? else {
+        let Some(raw) = self.env.sid else {
             return Ok(None);
         };
-        Sid::new(&s)
+        // Borrow a plain sid straight from the datagram; Sid::new makes the one copy.
+        let owned;
+        let s = match plain_str(raw.get()) {
+            Some(s) => s,
+            None => {
+                owned = self.string("sid", Some(raw))?.unwrap_or_default();
+                &owned
+            }
+        };
+        Sid::new(s)
             .map(Some)
             .map_err(|e| self.invalid("sid", format!("is not a device id ({e})")))
     }
@@ -274,6 +289,9 @@ impl Cx<'_, '_> {
     /// The text of v1 `data`: the string's content if it is a string, else the raw JSON.
     fn data_text<'r>(&self, raw: &'r RawValue) -> Result<Cow<'r, str>, LanError> {
         if raw.get().starts_with('"') {
+            if let Some(text) = unescape_quotes_only(raw.get()) {
+                return Ok(text);
+            }
             serde_json::from_str::<Cow<'r, str>>(raw.get())
                 .map_err(|e| self.invalid("data", format!("is not a valid JSON string ({e})")))
         } else {
@@ -481,8 +499,46 @@ enum StrOrNum<'a> {
     Num(serde_json::Number),
 }
 
+/// The content of a JSON string literal without escapes, borrowed; `None` for anything else
+/// (escaped strings and non-strings take the full parser). `raw` is a validated JSON value,
+/// so a leading and trailing quote with no backslash between is exactly a plain string.
+fn plain_str(raw: &str) -> Option<&str> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+/// The content of a JSON string literal whose only escapes are `\"`, `\\` and `\/` — the
+/// string-encoded `data` of every v1 gateway — unescaped without the general parser; `None`
+/// for anything else (then serde_json does it). `raw` is a validated JSON string literal.
+fn unescape_quotes_only(raw: &str) -> Option<Cow<'_, str>> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let escaped = rest[i + 1..].chars().next()?;
+        match escaped {
+            '"' | '\\' | '/' => out.push(escaped),
+            _ => return None,
+        }
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    Some(Cow::Owned(out))
+}
+
 /// A u16 sent as a number or as a string of digits.
 fn parse_u16(raw: &str) -> Option<u16> {
+    // The common shapes without the general parser: `60049` and `"0"`.
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        return raw.parse().ok();
+    }
+    if let Some(s) = plain_str(raw) {
+        return s.trim().parse().ok();
+    }
     match serde_json::from_str::<StrOrNum<'_>>(raw).ok()? {
         StrOrNum::Str(s) => s.trim().parse().ok(),
         StrOrNum::Num(n) => n.as_u64().and_then(|v| u16::try_from(v).ok()),
@@ -532,4 +588,44 @@ struct DevListEntryDe {
     sid: String,
     #[serde(default)]
     model: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fast unescaper agrees with serde_json whenever it answers, and answers for
+        /// every string whose only escapes are quotes, backslashes and slashes.
+        #[test]
+        fn fast_unescape_agrees_with_serde_json(s in "[ -~\\u{80}-\\u{10ffff}]{0,60}") {
+            let literal = serde_json::to_string(&s).unwrap();
+            let slow: String = serde_json::from_str(&literal).unwrap();
+            match unescape_quotes_only(&literal) {
+                Some(fast) => prop_assert_eq!(fast.as_ref(), slow.as_str()),
+                None => prop_assert!(literal.contains("\\u") || literal.contains("\\n") || literal.contains("\\t") || literal.contains("\\r") || literal.contains("\\b") || literal.contains("\\f")),
+            }
+            let slashes = literal.replace('/', "\\/");
+            if let Some(fast) = unescape_quotes_only(&slashes) {
+                prop_assert_eq!(fast.as_ref(), slow.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn fast_unescape_edges() {
+        assert_eq!(unescape_quotes_only(r#""""#).unwrap(), "");
+        assert_eq!(
+            unescape_quotes_only(r#""{\"a\":1}""#).unwrap(),
+            r#"{"a":1}"#
+        );
+        assert_eq!(unescape_quotes_only(r#""a\\b""#).unwrap(), r"a\b");
+        assert_eq!(unescape_quotes_only(r#""\u0041""#), None);
+        assert_eq!(unescape_quotes_only("x"), None);
+        assert!(matches!(
+            unescape_quotes_only(r#""plain""#),
+            Some(Cow::Borrowed("plain"))
+        ));
+    }
 }
