@@ -31,9 +31,9 @@ pub struct Decoded {
     pub version: Option<ProtoVersion>,
 }
 
-/// The envelope with every field left raw.
+/// The envelope with every field left raw, as serde_json finds it.
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct RawEnvelope<'a> {
     #[serde(borrow)]
     cmd: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -60,6 +60,58 @@ struct Envelope<'a> {
     proto_version: Option<&'a RawValue>,
 }
 
+/// The envelope's known fields, each the text of one valid JSON value (as `RawValue::get`
+/// gives it), from serde_json or from the flat-object scanner in [`super::fast`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Envelope<'a> {
+    pub(super) cmd: Option<&'a str>,
+    pub(super) sid: Option<&'a str>,
+    pub(super) model: Option<&'a str>,
+    pub(super) short_id: Option<&'a str>,
+    pub(super) token: Option<&'a str>,
+    pub(super) data: Option<&'a str>,
+    pub(super) params: Option<&'a str>,
+    pub(super) key: Option<&'a str>,
+    pub(super) dev_list: Option<&'a str>,
+    pub(super) ip: Option<&'a str>,
+    pub(super) port: Option<&'a str>,
+    pub(super) proto_version: Option<&'a str>,
+}
+
+impl<'a> From<RawEnvelope<'a>> for Envelope<'a> {
+    fn from(r: RawEnvelope<'a>) -> Self {
+        let g = |v: Option<&'a RawValue>| v.map(RawValue::get);
+        Envelope {
+            cmd: g(r.cmd),
+            sid: g(r.sid),
+            model: g(r.model),
+            short_id: g(r.short_id),
+            token: g(r.token),
+            data: g(r.data),
+            params: g(r.params),
+            key: g(r.key),
+            dev_list: g(r.dev_list),
+            ip: g(r.ip),
+            port: g(r.port),
+            proto_version: g(r.proto_version),
+        }
+    }
+}
+
+/// A JSON object's members as [`Props`] by serde_json (the general path).
+pub(super) fn props_serde(text: &str) -> Result<Props, serde_json::Error> {
+    serde_json::from_str::<PropsDe>(text).map(|p| p.0)
+}
+
+/// The envelope by serde_json (the general path, with its error messages).
+pub(super) fn envelope_serde(text: &str) -> Result<Envelope<'_>, LanError> {
+    serde_json::from_str::<RawEnvelope<'_>>(text)
+        .map(Envelope::from)
+        .map_err(|e| LanError::NotJson {
+            reason: e.to_string(),
+        })
+}
+
 /// Decodes one datagram.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, LanError> {
     if bytes.len() > MAX_DATAGRAM {
@@ -76,15 +128,18 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, LanError> {
 
 /// Decodes one message given as text.
 pub fn decode_str(text: &str) -> Result<Decoded, LanError> {
-    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| LanError::NotJson {
-        reason: e.to_string(),
-    })?;
+    // Flat envelopes (every real v1 report, heartbeat and reply) are scanned without the
+    // general parser; anything else, and every error, goes through serde_json.
+    let env = match super::fast::scan_envelope(text) {
+        Some(env) => env,
+        None => envelope_serde(text)?,
+    };
     let cmd_raw = env.cmd.ok_or(LanError::MissingCmd)?;
     let cmd_text: Cow<'_, str> =
-        serde_json::from_str(cmd_raw.get()).map_err(|_| LanError::InvalidField {
+        serde_json::from_str(cmd_raw).map_err(|_| LanError::InvalidField {
             cmd: "message".into(),
             field: "cmd",
-            problem: format!("must be a string, got {}", shorten(cmd_raw.get())),
+            problem: format!("must be a string, got {}", shorten(cmd_raw)),
         })?;
     let cx = Cx {
         cmd: &cmd_text,
@@ -174,21 +229,14 @@ impl Cx<'_, '_> {
     }
 
     /// A string field.
-    fn string(
-        &self,
-        field: &'static str,
-        raw: Option<&RawValue>,
-    ) -> Result<Option<String>, LanError> {
+    fn string(&self, field: &'static str, raw: Option<&str>) -> Result<Option<String>, LanError> {
         let Some(raw) = raw else { return Ok(None) };
-        if let Some(s) = plain_str(raw.get()) {
+        if let Some(s) = plain_str(raw) {
             return Ok(Some(s.to_owned()));
         }
-        match serde_json::from_str::<Cow<'_, str>>(raw.get()) {
+        match serde_json::from_str::<Cow<'_, str>>(raw) {
             Ok(s) => Ok(Some(s.into_owned())),
-            Err(_) => Err(self.invalid(
-                field,
-                format!("must be a string, got {}", shorten(raw.get())),
-            )),
+            Err(_) => Err(self.invalid(field, format!("must be a string, got {}", shorten(raw)))),
         }
     }
 
@@ -196,18 +244,18 @@ impl Cx<'_, '_> {
     fn string_or_number(
         &self,
         field: &'static str,
-        raw: Option<&RawValue>,
+        raw: Option<&str>,
     ) -> Result<Option<String>, LanError> {
         let Some(raw) = raw else { return Ok(None) };
-        if let Some(s) = plain_str(raw.get()) {
+        if let Some(s) = plain_str(raw) {
             return Ok(Some(s.to_owned()));
         }
-        match serde_json::from_str::<StrOrNum<'_>>(raw.get()) {
+        match serde_json::from_str::<StrOrNum<'_>>(raw) {
             Ok(StrOrNum::Str(s)) => Ok(Some(s.into_owned())),
             Ok(StrOrNum::Num(n)) => Ok(Some(n.to_string())),
             Err(_) => Err(self.invalid(
                 field,
-                format!("must be a string or a number, got {}", shorten(raw.get())),
+                format!("must be a string or a number, got {}", shorten(raw)),
             )),
         }
     }
@@ -218,7 +266,7 @@ impl Cx<'_, '_> {
         };
         // Borrow a plain sid straight from the datagram; Sid::new makes the one copy.
         let owned;
-        let s = match plain_str(raw.get()) {
+        let s = match plain_str(raw) {
             Some(s) => s,
             None => {
                 owned = self.string("sid", Some(raw))?.unwrap_or_default();
@@ -252,13 +300,10 @@ impl Cx<'_, '_> {
         let Some(raw) = self.env.short_id else {
             return Ok(None);
         };
-        parse_u16(raw.get()).map(Some).ok_or_else(|| {
+        parse_u16(raw).map(Some).ok_or_else(|| {
             self.invalid(
                 "short_id",
-                format!(
-                    "must be a number from 0 to 65535, got {}",
-                    shorten(raw.get())
-                ),
+                format!("must be a number from 0 to 65535, got {}", shorten(raw)),
             )
         })
     }
@@ -267,11 +312,14 @@ impl Cx<'_, '_> {
     fn body(&self) -> Result<Body, LanError> {
         if let Some(raw) = self.env.data {
             let text = self.data_text(raw)?;
-            let props: PropsDe = serde_json::from_str(&text)
+            if let Some(props) = super::fast::scan_props(&text) {
+                return Ok(Body::V1(props));
+            }
+            let props = props_serde(&text)
                 .map_err(|e| self.invalid("data", format!("must be a JSON object ({e})")))?;
-            Ok(Body::V1(props.0))
+            Ok(Body::V1(props))
         } else if let Some(raw) = self.env.params {
-            let list: Vec<ParamDe> = serde_json::from_str(raw.get()).map_err(|e| {
+            let list: Vec<ParamDe> = serde_json::from_str(raw).map_err(|e| {
                 self.invalid("params", format!("must be an array of objects ({e})"))
             })?;
             let mut props = Props::new();
@@ -287,15 +335,15 @@ impl Cx<'_, '_> {
     }
 
     /// The text of v1 `data`: the string's content if it is a string, else the raw JSON.
-    fn data_text<'r>(&self, raw: &'r RawValue) -> Result<Cow<'r, str>, LanError> {
-        if raw.get().starts_with('"') {
-            if let Some(text) = unescape_quotes_only(raw.get()) {
+    fn data_text<'r>(&self, raw: &'r str) -> Result<Cow<'r, str>, LanError> {
+        if raw.starts_with('"') {
+            if let Some(text) = unescape_quotes_only(raw) {
                 return Ok(text);
             }
-            serde_json::from_str::<Cow<'r, str>>(raw.get())
+            serde_json::from_str::<Cow<'r, str>>(raw)
                 .map_err(|e| self.invalid("data", format!("is not a valid JSON string ({e})")))
         } else {
-            Ok(Cow::Borrowed(raw.get()))
+            Ok(Cow::Borrowed(raw))
         }
     }
 
@@ -310,10 +358,10 @@ impl Cx<'_, '_> {
             None => None,
         };
         let port = match self.env.port {
-            Some(raw) => Some(parse_u16(raw.get()).ok_or_else(|| {
+            Some(raw) => Some(parse_u16(raw).ok_or_else(|| {
                 self.invalid(
                     "port",
-                    format!("must be a port number, got {}", shorten(raw.get())),
+                    format!("must be a port number, got {}", shorten(raw)),
                 )
             })?),
             None => None,
@@ -340,7 +388,7 @@ impl Cx<'_, '_> {
         let token = self.token()?;
         let mut devices = Vec::new();
         if let Some(raw) = self.env.dev_list {
-            let list: Vec<DevListEntryDe> = serde_json::from_str(raw.get()).map_err(|e| {
+            let list: Vec<DevListEntryDe> = serde_json::from_str(raw).map_err(|e| {
                 self.invalid(
                     "dev_list",
                     format!("must be an array of {{\"sid\",\"model\"}} objects ({e})"),
@@ -365,7 +413,7 @@ impl Cx<'_, '_> {
             }
         } else if let Some(raw) = self.env.params {
             // v2 `get_id_list_rsp` / `discovery_rsp` in `params` form: a list of sids.
-            let list: Vec<Value> = serde_json::from_str(raw.get())
+            let list: Vec<Value> = serde_json::from_str(raw)
                 .map_err(|e| self.invalid("params", format!("must be an array ({e})")))?;
             for v in list {
                 let (sid, model) = match &v {
@@ -401,13 +449,11 @@ impl Cx<'_, '_> {
             }
             Some(Err(e)) => return Err(e),
             _ => match self.env.params {
-                Some(raw) => serde_json::from_str::<Vec<ParamDe>>(raw.get())
-                    .ok()
-                    .map(|l| {
-                        l.into_iter()
-                            .flat_map(|p| p.0.into_vec())
-                            .collect::<Props>()
-                    }),
+                Some(raw) => serde_json::from_str::<Vec<ParamDe>>(raw).ok().map(|l| {
+                    l.into_iter()
+                        .flat_map(|p| p.0.into_vec())
+                        .collect::<Props>()
+                }),
                 None => None,
             },
         };

@@ -33,6 +33,7 @@
 mod decode;
 mod encode;
 mod error;
+mod fast;
 mod message;
 mod props;
 mod types;
@@ -40,6 +41,8 @@ mod types;
 pub use decode::{Decoded, MAX_DATAGRAM, decode, decode_str};
 pub use encode::{encode, encode_into};
 pub use error::LanError;
+#[doc(hidden)]
+pub use fast::agrees_with_serde;
 pub use message::{
     DeviceMessage, ErrorCode, ErrorReply, GetIdList, Iam, IdList, IdListEntry, Message, Read,
     ReplyTo, Write,

@@ -557,6 +557,13 @@ fn fuzz_regression_float_round_trip() {
 #[test]
 fn malformed_input_sweep() {
     let mut n = 0usize;
+    // Every input also checks that the flat-envelope scanner agrees with serde_json.
+    let decode = |b: &[u8]| {
+        if let Ok(t) = std::str::from_utf8(b) {
+            assert!(agrees_with_serde(t), "fast path differs on {t:?}");
+        }
+        super::decode(b)
+    };
     for r in corpus() {
         let msg = r.json.unwrap_or(r.raw).into_bytes();
         for cut in 0..msg.len() {
@@ -729,6 +736,26 @@ mod prop {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = decode(&bytes);
+        }
+
+        /// Flat objects of random keys and scalar values: the scanner agrees with serde_json.
+        #[test]
+        fn fast_path_agrees_on_flat_objects(
+            fields in proptest::collection::vec((
+                prop_oneof![Just("cmd".to_owned()), Just("sid".to_owned()), Just("short_id".to_owned()), Just("data".to_owned()), "[a-z_\\\\\"]{0,6}"],
+                prop_oneof![
+                    "\"([ -!#-\\[\\]-~]|\\\\[\"\\\\/bfnrtu]){0,8}\"",
+                    "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+                    "-?[0-9.eE+-]{1,6}",
+                    Just("true".to_owned()), Just("null".to_owned()), Just("[1]".to_owned()),
+                ],
+            ), 0..6),
+            ws in "[ \t\n]{0,2}",
+        ) {
+            let body: Vec<String> = fields.iter().map(|(k, v)| format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}")).collect();
+            let text = format!("{ws}{{{}}}{ws}", body.join(","));
+            prop_assert!(agrees_with_serde(&text), "{}", text);
+            let _ = decode_str(&text);
         }
 
         #[test]
