@@ -21,6 +21,7 @@
 
 pub mod device;
 pub mod gateway;
+pub mod miio;
 pub mod netem;
 pub mod rng;
 #[cfg(feature = "tokio")]

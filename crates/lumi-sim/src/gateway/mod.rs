@@ -373,6 +373,7 @@ impl SimGateway {
         self.own.playing = None;
         self.prev_token = None;
         self.token = Token::new(self.rng.alnum(16));
+        self.miio.reboot(now + downtime);
         self.schedule(now + downtime, TimerKind::ComeBack);
     }
 
