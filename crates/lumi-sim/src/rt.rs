@@ -345,11 +345,13 @@ impl Sockets {
     }
 }
 
-/// A running scenario: its gateways, and the task playing its timeline.
+/// A running scenario: its gateways, its miIO devices, and the task playing its timeline.
 #[derive(Debug)]
 pub struct RunningScenario {
     /// One handle per gateway, in scenario order.
     pub gateways: Vec<GatewayHandle>,
+    /// One handle per stand-alone miIO device, in scenario order.
+    pub miio_devices: Vec<crate::miio::MiioDeviceHandle<crate::miio::SimPlug>>,
     player: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -361,6 +363,9 @@ impl RunningScenario {
         }
         for g in self.gateways.drain(..) {
             g.stop().await;
+        }
+        for d in self.miio_devices.drain(..) {
+            d.stop().await;
         }
     }
 }
@@ -379,6 +384,13 @@ pub async fn run_scenario(scenario: Scenario, net: NetConfig) -> io::Result<Runn
         }
         controls.push((h.sid.clone(), h.control.clone()));
         gateways.push(h);
+    }
+    let mut miio_devices = Vec::new();
+    for m in &scenario.miio_devices {
+        let now = tokio::time::Instant::now().into_std();
+        let dev = crate::miio::SimMiioDevice::plug(m.model, &m.token, m.device_id, m.ip, now);
+        let addr = SocketAddr::V4(SocketAddrV4::new(m.ip, net.miio_port));
+        miio_devices.push(crate::miio::spawn_miio_device(addr, dev).await?);
     }
     let start = tokio::time::Instant::now();
     let player = tokio::spawn(async move {
@@ -422,6 +434,7 @@ pub async fn run_scenario(scenario: Scenario, net: NetConfig) -> io::Result<Runn
     });
     Ok(RunningScenario {
         gateways,
+        miio_devices,
         player: Some(player),
     })
 }

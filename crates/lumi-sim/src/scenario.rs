@@ -13,6 +13,12 @@
 //!   { sid = "158d000112fb5d", model = "motion" },
 //! ]
 //!
+//! [[miio_device]]                   # a Wi-Fi plug speaking miIO on UDP 54321
+//! ip = "127.0.0.9"
+//! model = "chuangmi.plug.m1"          # or chuangmi.plug.v3
+//! token = "00112233445566778899aabbccddeeff"
+//! did = 120009025
+//!
 //! [[step]]
 //! at = "2s"
 //! sid = "158d0001c1cdfb"              # a sub-device event, in lumi's vocabulary
@@ -33,14 +39,19 @@ use lumi_proto::key::GatewayPassword;
 use lumi_proto::lan::{ProtoVersion, Sid};
 use serde::Deserialize;
 
+use lumi_proto::miio::{DeviceId, MiioToken};
+
 use crate::device::{SubDevice, UnknownModel};
 use crate::gateway::GatewayConfig;
+use crate::miio::PlugModel;
 
 /// A whole scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     /// The gateways and their devices.
     pub gateways: Vec<GatewaySpec>,
+    /// Stand-alone miIO devices.
+    pub miio_devices: Vec<MiioDeviceSpec>,
     /// What happens, in time order.
     pub steps: Vec<Step>,
 }
@@ -55,6 +66,23 @@ pub struct GatewaySpec {
     /// A random event about this often, if set.
     pub random_events: Option<Duration>,
 }
+
+/// A stand-alone miIO device (a Wi-Fi plug).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiioDeviceSpec {
+    /// Its address.
+    pub ip: Ipv4Addr,
+    /// Which plug.
+    pub model: PlugModel,
+    /// Its token.
+    pub token: MiioToken,
+    /// Its device id.
+    pub device_id: DeviceId,
+}
+
+/// The miIO token simulated devices and gateways use unless a scenario sets one:
+/// md5("rust-miio gateway token"), the gateway token of the shared test vectors.
+pub const DEFAULT_MIIO_TOKEN: &str = "1c1961595b889a1f42af6b16cf9a6b81";
 
 /// One step of the timeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +152,22 @@ struct FileScenario {
     gateway: Vec<FileGateway>,
     #[serde(default)]
     step: Vec<FileStep>,
+    #[serde(default)]
+    miio_device: Vec<FileMiio>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMiio {
+    ip: String,
+    #[serde(default = "default_plug")]
+    model: String,
+    token: Option<String>,
+    did: Option<u32>,
+}
+
+fn default_plug() -> String {
+    PlugModel::M1.as_str().into()
 }
 
 #[derive(Deserialize)]
@@ -137,6 +181,8 @@ struct FileGateway {
     model: Option<String>,
     seed: Option<u64>,
     random_events: Option<String>,
+    miio_token: Option<String>,
+    did: Option<u32>,
     #[serde(default)]
     devices: Vec<FileDevice>,
 }
@@ -221,6 +267,15 @@ impl Scenario {
             if let Some(seed) = g.seed {
                 config.seed = seed;
             }
+            config.miio_token = g
+                .miio_token
+                .as_deref()
+                .unwrap_or(DEFAULT_MIIO_TOKEN)
+                .parse()
+                .map_err(|e| bad(format!("miio_token: {e}")))?;
+            if let Some(did) = g.did {
+                config.device_id = DeviceId::from(did);
+            }
             let random_events = g
                 .random_events
                 .map(|d| parse_duration(&d).map_err(|e| bad(format!("random_events: {e}"))))
@@ -241,6 +296,37 @@ impl Scenario {
                 config,
                 devices,
                 random_events,
+            });
+        }
+        let mut miio_devices = Vec::new();
+        for (i, m) in f.miio_device.into_iter().enumerate() {
+            let place = format!("miio_device {} ({})", i + 1, m.ip);
+            let bad = |problem: String| ScenarioError::Invalid {
+                place: place.clone(),
+                problem,
+            };
+            let model = [PlugModel::M1, PlugModel::V3]
+                .into_iter()
+                .find(|p| p.as_str() == m.model)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "model {:?}: use chuangmi.plug.m1 or chuangmi.plug.v3",
+                        m.model
+                    ))
+                })?;
+            miio_devices.push(MiioDeviceSpec {
+                ip: m
+                    .ip
+                    .parse()
+                    .map_err(|_| bad(format!("ip {:?} is not an IPv4 address", m.ip)))?,
+                model,
+                token: m
+                    .token
+                    .as_deref()
+                    .unwrap_or(DEFAULT_MIIO_TOKEN)
+                    .parse()
+                    .map_err(|e| bad(format!("token: {e}")))?,
+                device_id: DeviceId::from(m.did.unwrap_or(120_009_025 + i as u32)),
             });
         }
         let mut steps = Vec::new();
@@ -322,7 +408,11 @@ impl Scenario {
             });
         }
         steps.sort_by_key(|s| s.at);
-        let scenario = Scenario { gateways, steps };
+        let scenario = Scenario {
+            gateways,
+            miio_devices,
+            steps,
+        };
         scenario.check()?;
         Ok(scenario)
     }
@@ -377,7 +467,8 @@ impl Scenario {
 
     /// `count` gateways on consecutive addresses from `first_ip`, speaking `version` (or v1
     /// and v2 alternately when `None`), with one device of every sub-device kind in the
-    /// catalogue spread over them, and random events about every `every` if set.
+    /// catalogue spread over them, random events about every `every` if set, and a Wi-Fi plug
+    /// (miIO) on the next address.
     pub fn house(
         first_ip: Ipv4Addr,
         count: usize,
@@ -425,8 +516,15 @@ impl Scenario {
                 gateways[g].devices.push(dev);
             }
         }
+        let plug_ip = Ipv4Addr::from(base.wrapping_add(gateways.len() as u32));
         Scenario {
             gateways,
+            miio_devices: vec![MiioDeviceSpec {
+                ip: plug_ip,
+                model: PlugModel::M1,
+                token: DEFAULT_MIIO_TOKEN.parse().unwrap_or(MiioToken::ZERO),
+                device_id: DeviceId::from(120_009_025u32),
+            }],
             steps: Vec::new(),
         }
     }
@@ -454,6 +552,11 @@ ip = "127.0.0.3"
 version = "v2"
 password = "a6c567lbkcmr47fp"
 devices = [{ sid = "158d00015879f9", model = "ctrl_86plug.aq1" }]
+
+[[miio_device]]
+ip = "127.0.0.9"
+model = "chuangmi.plug.v3"
+token = "00112233445566778899aabbccddeeff"
 
 [[step]]
 at = "10s"
@@ -485,6 +588,13 @@ ip = "127.0.0.9"
         assert_eq!(s.gateways[0].devices.len(), 2);
         assert_eq!(s.gateways[1].config.version, ProtoVersion::V2);
         assert_eq!(s.gateways[0].random_events, Some(Duration::from_secs(30)));
+        assert_eq!(s.miio_devices.len(), 1);
+        assert_eq!(s.miio_devices[0].model, PlugModel::V3);
+        assert_eq!(s.miio_devices[0].ip, Ipv4Addr::new(127, 0, 0, 9));
+        assert_eq!(
+            s.gateways[0].config.miio_token,
+            DEFAULT_MIIO_TOKEN.parse().unwrap()
+        );
         // Sorted by time.
         let ats: Vec<u64> = s.steps.iter().map(|x| x.at.as_secs()).collect();
         assert_eq!(ats, [2, 10, 60, 90]);
@@ -535,6 +645,14 @@ ip = "127.0.0.9"
             ),
             ("[[step]]\nat='5s'\n", "needs `set`"),
             ("colour = 'red'\n", "unknown field"),
+            (
+                "[[miio_device]]\nip='127.0.0.9'\nmodel='toaster'\n",
+                "miio_device 1 (127.0.0.9): model \"toaster\"",
+            ),
+            (
+                "[[miio_device]]\nip='127.0.0.9'\ntoken='xyz'\n",
+                "miio_device 1 (127.0.0.9): token",
+            ),
         ];
         for (text, want) in cases {
             let err = Scenario::from_toml(text).unwrap_err().to_string();

@@ -34,8 +34,10 @@ pub enum Command {
     ///
     /// Without --scenario: a house with one device of every kind the catalogue knows, spread
     /// over --gateways gateways on consecutive addresses from --bind (v1 and v2 alternating,
-    /// or --protocol). Everything happens on --interface (127.0.0.1 by default): nothing is
-    /// sent on your real network unless you name its interface.
+    /// or --protocol), and a miIO Wi-Fi plug on the next address. Gateways and the plug use
+    /// the miIO token 1c1961595b889a1f42af6b16cf9a6b81 unless a scenario sets one.
+    /// Everything happens on --interface (127.0.0.1 by default): nothing is sent on your real
+    /// network unless you name its interface.
     Sim(SimArgs),
     /// Compute the LAN API write key for a gateway password and token.
     ///

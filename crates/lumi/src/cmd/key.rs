@@ -20,7 +20,7 @@ pub fn run(args: KeyArgs) -> anyhow::Result<()> {
             true,
         )
     } else {
-        println!("{}", key.to_hex());
+        super::out(key.to_hex());
         Ok(())
     }
 }

@@ -15,6 +15,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Writes one line to standard output. Returns false when the reader has gone away (a
+/// closed pipe, as in `lumi sim | head`), so callers stop instead of panicking.
+pub fn out(line: &str) -> bool {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    writeln!(o, "{line}").and_then(|()| o.flush()).is_ok()
+}
+
 /// Prints a JSON value, indented or as one line.
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T, compact: bool) -> anyhow::Result<()> {
     let text = if compact {
@@ -22,6 +30,6 @@ pub fn print_json<T: serde::Serialize + ?Sized>(value: &T, compact: bool) -> any
     } else {
         serde_json::to_string_pretty(value)?
     };
-    println!("{text}");
+    out(&text);
     Ok(())
 }

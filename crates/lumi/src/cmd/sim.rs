@@ -10,6 +10,13 @@ use lumi_sim::scenario::{Scenario, parse_duration};
 use serde_json::json;
 
 use crate::cli::SimArgs;
+
+/// `println!` that stops printing (instead of panicking) when stdout is closed.
+macro_rules! out {
+    ($($t:tt)*) => {
+        super::out(&format!($($t)*))
+    };
+}
 use crate::exit::bad_input;
 
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
@@ -92,14 +99,15 @@ async fn serve(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for (h, (sid, version, devices)) in running.gateways.iter_mut().zip(&specs) {
         if json_out {
-            println!(
+            out!(
                 "{}",
                 json!({"event":"started","gateway":sid,"protocol":version,"command":h.command_addr.to_string(),"miio":h.miio_addr.to_string(),"devices":devices})
             );
         } else {
-            println!(
+            out!(
                 "gateway {sid} ({version}) at {} (miIO {}), {devices} devices",
-                h.command_addr, h.miio_addr
+                h.command_addr,
+                h.miio_addr
             );
         }
         if let Some(mut events) = h.events() {
@@ -115,10 +123,22 @@ async fn serve(
         }
     }
     drop(tx);
+    for d in &running.miio_devices {
+        if json_out {
+            out!(
+                "{}",
+                json!({"event":"started","miio_device":d.addr.to_string()})
+            );
+        } else {
+            out!("miIO plug at {}", d.addr);
+        }
+    }
     if !json_out {
-        println!(
+        out!(
             "multicast on {} (whois :{}, reports :{}); Ctrl-C to stop",
-            net.interface, net.discovery_port, net.report_port
+            net.interface,
+            net.discovery_port,
+            net.report_port
         );
     }
     let deadline = async {
@@ -133,7 +153,11 @@ async fn serve(
             _ = tokio::signal::ctrl_c() => break,
             _ = &mut deadline => break,
             e = rx.recv() => match e {
-                Some((sid, e)) => print_event(&sid, &e, json_out),
+                Some((sid, e)) => {
+                    if !print_event(&sid, &e, json_out) {
+                        break;
+                    }
+                }
                 None => break,
             },
         }
@@ -142,7 +166,8 @@ async fn serve(
     Ok(())
 }
 
-fn print_event(gateway: &lan::Sid, e: &SimEvent, json_out: bool) {
+/// Prints one event; false when stdout is gone.
+fn print_event(gateway: &lan::Sid, e: &SimEvent, json_out: bool) -> bool {
     let (kind, detail): (&str, serde_json::Value) = match e {
         SimEvent::Sent { to, payload } => {
             let to = match to {
@@ -171,16 +196,16 @@ fn print_event(gateway: &lan::Sid, e: &SimEvent, json_out: bool) {
         SimEvent::WriteApplied { sid, props } => {
             ("write_applied", json!({"sid": sid, "props": props}))
         }
-        SimEvent::TokenRotated => return,
+        SimEvent::TokenRotated => return true,
         SimEvent::Online(on) => ("online", json!(on)),
         other => ("other", json!(format!("{other:?}"))),
     };
     if json_out {
-        println!(
+        out!(
             "{}",
             json!({"event": kind, "gateway": gateway, "detail": detail})
-        );
+        )
     } else {
-        println!("{gateway} {kind} {detail}");
+        out!("{gateway} {kind} {detail}")
     }
 }
