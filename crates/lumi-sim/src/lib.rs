@@ -27,3 +27,4 @@ pub mod rng;
 #[cfg(feature = "tokio")]
 pub mod rt;
 pub mod scenario;
+pub mod testkit;

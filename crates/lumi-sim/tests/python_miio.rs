@@ -18,6 +18,7 @@ use lumi_sim::device::SubDevice;
 use lumi_sim::gateway::{Destination, GatewayConfig, SimEvent};
 use lumi_sim::miio::{PlugModel, SimMiioDevice, spawn_miio_device};
 use lumi_sim::rt::{NetConfig, spawn_gateway};
+use lumi_sim::testkit::{free_udp_port as free_port, peers_python};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -28,31 +29,6 @@ const PLUG_TOKEN: &str = "00112233445566778899aabbccddeeff";
 const BUTTON: &str = "158d0001a2b3c4";
 const SENSOR: &str = "158d0001a200f5";
 const PASSWORD: &str = "a6c567lbkcmr47fp";
-
-fn peers_python() -> Option<String> {
-    match std::env::var("LUMI_PEERS_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("LUMI_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "LUMI_REQUIRE_PEERS=1 but LUMI_PEERS_PYTHON is not set"
-            );
-            eprintln!(
-                "skipped: set LUMI_PEERS_PYTHON to a Python with python-miio (scripts/test.sh does)"
-            );
-            None
-        }
-    }
-}
-
-/// A free UDP port (the push server's port must be known to the gateway before it starts).
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A running peer script: its stdout lines, and its stderr collected for failure messages.
 struct Script {

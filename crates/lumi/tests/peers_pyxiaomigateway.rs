@@ -15,33 +15,9 @@ use lumi_proto::lan::{ProtoVersion, Sid};
 use lumi_sim::device::SubDevice;
 use lumi_sim::gateway::GatewayConfig;
 use lumi_sim::rt::{NetConfig, spawn_gateway};
+use lumi_sim::testkit::{free_udp_port as free_port, peers_python};
 
 const PASSWORD: &str = "a6c567lbkcmr47fp";
-
-fn peers_python() -> Option<String> {
-    match std::env::var("LUMI_PEERS_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            assert!(
-                std::env::var("LUMI_REQUIRE_PEERS").as_deref() != Ok("1"),
-                "LUMI_REQUIRE_PEERS=1 but LUMI_PEERS_PYTHON is not set"
-            );
-            eprintln!(
-                "skipped: set LUMI_PEERS_PYTHON to a Python with PyXiaomiGateway (scripts/test.sh does)"
-            );
-            None
-        }
-    }
-}
-
-/// A free UDP port number on loopback (the multicast ports must be known to both sides).
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyxiaomigateway_discovers_lists_receives_and_writes() {

@@ -1,17 +1,10 @@
 //! End-to-end: the `lumi sim` binary on loopback.
 
+use lumi_sim::testkit::free_udp_port as free_port;
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn sim_multicasts_heartbeats_and_random_reports_and_logs_json() {
