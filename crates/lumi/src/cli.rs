@@ -3,6 +3,8 @@
 use clap::{Args, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
+Logging: to standard error; set LUMI_LOG (e.g. LUMI_LOG=debug) for more.
+
 Exit codes:
   0  success
   1  failure (network, I/O, timeout)
