@@ -589,6 +589,10 @@ impl SimGateway {
                 payload,
             }),
             Received::Request(request) => {
+                self.events.push_back(SimEvent::MiioRequest {
+                    from,
+                    method: lumi_proto::sanitize::truncated(&request.method, 60),
+                });
                 let outcome = match self.miio.server.builtin(now, &request) {
                     Some(o) => o,
                     None => self.miio_call(now, &request),
@@ -601,7 +605,10 @@ impl SimGateway {
                 }
             }
             Received::Reply(reply) => self.miio_ack(&reply),
-            Received::Dropped(_) => {}
+            Received::Dropped(why) => self.events.push_back(SimEvent::MiioDropped {
+                from,
+                reason: format!("{why:?}"),
+            }),
         }
     }
 

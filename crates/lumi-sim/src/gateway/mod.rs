@@ -173,6 +173,20 @@ pub enum SimEvent {
     TokenRotated,
     /// The gateway went silent or came back.
     Online(bool),
+    /// A miIO request arrived (and was answered).
+    MiioRequest {
+        /// From whom.
+        from: SocketAddr,
+        /// Its method.
+        method: String,
+    },
+    /// A miIO datagram was dropped without an answer, as real devices do.
+    MiioDropped {
+        /// From whom.
+        from: SocketAddr,
+        /// Why (checksum/wrong token, not JSON-RPC, repeated id, …).
+        reason: String,
+    },
     /// A datagram was sent (reported by the socket adaptor, not the sans-IO core).
     Sent {
         /// Where.

@@ -551,3 +551,43 @@ fn lossy_links_in_virtual_time() {
         "{delivered} {up:?} {down:?}"
     );
 }
+
+#[test]
+fn miio_requests_and_drops_are_events() {
+    use lumi_proto::miio::{Cipher, MiioToken};
+    let (mut gw, t0) = gateway(ProtoVersion::V1);
+    let _ = std::iter::from_fn(|| gw.poll_event()).count();
+    let req = br#"{"id":7,"method":"miIO.info","params":[]}"#;
+    let good = Cipher::new(&gw.config().miio_token)
+        .seal(gw.config().device_id, 1, req)
+        .unwrap();
+    gw.handle_datagram(t0, client(), Inbound::Miio, &good);
+    let sent: Vec<Transmit> = std::iter::from_fn(|| gw.poll_transmit()).collect();
+    assert_eq!(sent.len(), 1, "answered");
+    assert_eq!(sent[0].to, Destination::Miio { to: client() });
+    let wrong: MiioToken = "00112233445566778899aabbccddeeff".parse().unwrap();
+    let bad = Cipher::new(&wrong)
+        .seal(gw.config().device_id, 2, req)
+        .unwrap();
+    gw.handle_datagram(t0, client(), Inbound::Miio, &bad);
+    assert!(gw.poll_transmit().is_none(), "wrong token: silence");
+    let events: Vec<SimEvent> = std::iter::from_fn(|| gw.poll_event()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SimEvent::MiioRequest { method, .. } if method == "miIO.info")),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, SimEvent::MiioDropped { reason, .. } if reason.contains("Checksum"))
+        ),
+        "{events:?}"
+    );
+    // The token never shows in the events.
+    let shown = format!("{events:?}");
+    assert!(
+        !shown.contains("1c1961595b889a1f42af6b16cf9a6b81")
+            && !shown.contains("00112233445566778899aabbccddeeff")
+    );
+}

@@ -198,6 +198,14 @@ fn print_event(gateway: &lan::Sid, e: &SimEvent, json_out: bool) -> bool {
         }
         SimEvent::TokenRotated => return true,
         SimEvent::Online(on) => ("online", json!(on)),
+        SimEvent::MiioRequest { from, method } => (
+            "miio_request",
+            json!({"from": from.to_string(), "method": method}),
+        ),
+        SimEvent::MiioDropped { from, reason } => (
+            "miio_dropped",
+            json!({"from": from.to_string(), "reason": reason}),
+        ),
         other => ("other", json!(format!("{other:?}"))),
     };
     if json_out {
