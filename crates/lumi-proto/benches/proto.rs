@@ -10,6 +10,7 @@ use lumi_proto::key::{GatewayPassword, WriteKey};
 use lumi_proto::lan::{self, ProtoVersion, Token};
 
 const REPORT_V1: &[u8] = br#"{"cmd":"report","model":"sensor_ht","sid":"158d0001a200f5","short_id":60049,"data":"{\"voltage\":3005,\"temperature\":\"2120\",\"humidity\":\"5277\"}"}"#;
+const REPORT_DOOR_V1: &[u8] = br#"{"cmd":"report","model":"magnet","sid":"158d0001c1cdfb","short_id":56258,"data":"{\"status\":\"open\"}"}"#;
 const REPORT_V2: &[u8] = br#"{"cmd":"report","model":"sensor_magnet.aq2","sid":"158d0000123456","params":[{"window_status":"open"}]}"#;
 const HEARTBEAT: &[u8] = br#"{"cmd":"heartbeat","model":"gateway","sid":"34ce00fb7438","short_id":"0","token":"dcw5vsmC3GK5KEoH","data":"{\"ip\":\"172.16.15.100\"}"}"#;
 
@@ -18,6 +19,9 @@ fn lan(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("decode_report_v1", |b| {
         b.iter(|| lan::decode(black_box(REPORT_V1)).unwrap())
+    });
+    g.bench_function("decode_report_door_v1", |b| {
+        b.iter(|| lan::decode(black_box(REPORT_DOOR_V1)).unwrap())
     });
     g.bench_function("decode_report_v2", |b| {
         b.iter(|| lan::decode(black_box(REPORT_V2)).unwrap())
