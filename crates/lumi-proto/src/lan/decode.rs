@@ -130,7 +130,14 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, LanError> {
 pub fn decode_str(text: &str) -> Result<Decoded, LanError> {
     // Flat envelopes (every real v1 report, heartbeat and reply) are scanned without the
     // general parser; anything else, and every error, goes through serde_json.
-    let env = match super::fast::scan_envelope(text) {
+    // A `[` anywhere means v2 `params`/`dev_list` (or an id list in `data`): not flat, so
+    // skip the scan that would give up there.
+    let flat = if text.as_bytes().contains(&b'[') {
+        None
+    } else {
+        super::fast::scan_envelope(text)
+    };
+    let env = match flat {
         Some(env) => env,
         None => envelope_serde(text)?,
     };
