@@ -617,7 +617,7 @@ impl<'de> Deserialize<'de> for PropsDe {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PropsDe, A::Error> {
                 let mut props = Props::new();
                 while let Some((k, v)) = map.next_entry::<Cow<'de, str>, Value>()? {
-                    props.push(k.into_owned(), v);
+                    props.push_key(&k, v);
                 }
                 Ok(PropsDe(props))
             }

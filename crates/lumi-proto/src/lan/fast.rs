@@ -100,7 +100,7 @@ pub(super) fn scan_props(text: &str) -> Option<Props> {
     let mut props = Props::new();
     scan_flat(text, |key, value| match scalar(value) {
         Some(v) => {
-            props.push(key, v);
+            props.push_key(key, v);
             true
         }
         None => false,

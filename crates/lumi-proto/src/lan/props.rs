@@ -6,11 +6,80 @@
 //! strings and numbers (`"temperature":"2120"` next to `"voltage":3005`); the device catalogue
 //! turns them into typed values.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// An ordered list of raw `(key, value)` properties, as they appeared on the wire.
+///
+/// Keys that real devices send (`status`, `voltage`, `temperature`, …) are kept as static
+/// strings, so decoding a report allocates nothing for them.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Props(Vec<(String, Value)>);
+pub struct Props(Vec<(Cow<'static, str>, Value)>);
+
+/// `intern(key)`: the static copy of a raw key of the LAN API, if it is one (a `match`, so
+/// the compiler builds a length-then-bytes decision tree).
+macro_rules! interned {
+    ($($k:literal),* $(,)?) => {
+        fn intern(key: &str) -> Option<&'static str> {
+            match key {
+                $($k => Some($k),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+interned!(
+    "status",
+    "voltage",
+    "battery_voltage",
+    "temperature",
+    "humidity",
+    "pressure",
+    "ip",
+    "rgb",
+    "illumination",
+    "proto_version",
+    "channel_0",
+    "channel_1",
+    "dual_channel",
+    "button_0",
+    "button_1",
+    "load_power",
+    "power_consumed",
+    "energy_consumed",
+    "inuse",
+    "no_motion",
+    "no_close",
+    "lux",
+    "window_status",
+    "motion_status",
+    "wleak_status",
+    "cube_status",
+    "rotate",
+    "rotate_degree",
+    "detect_time",
+    "alarm",
+    "density",
+    "curtain_level",
+    "curtain_status",
+    "coordination",
+    "final_tilt_angle",
+    "bed_activity",
+    "mid",
+    "vol",
+    "join_permission",
+    "error",
+    "key",
+);
+
+fn key_of(key: String) -> Cow<'static, str> {
+    match intern(&key) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(key),
+    }
+}
 
 impl Props {
     /// An empty property list.
@@ -20,7 +89,16 @@ impl Props {
 
     /// Appends a property. A later value for the same key wins in [`Props::get`].
     pub fn push(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        self.0.push((key.into(), value.into()));
+        self.0.push((key_of(key.into()), value.into()));
+    }
+
+    /// [`Props::push`] for a borrowed key: no allocation for the keys devices send.
+    pub fn push_key(&mut self, key: &str, value: Value) {
+        let key = match intern(key) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(key.to_owned()),
+        };
+        self.0.push((key, value));
     }
 
     /// Builder form of [`Props::push`].
@@ -36,11 +114,11 @@ impl Props {
     }
 
     /// The value of `key` as text: strings as they are, numbers and booleans printed.
-    pub fn get_str(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+    pub fn get_str(&self, key: &str) -> Option<Cow<'_, str>> {
         match self.get(key)? {
-            Value::String(s) => Some(std::borrow::Cow::Borrowed(s)),
-            Value::Number(n) => Some(std::borrow::Cow::Owned(n.to_string())),
-            Value::Bool(b) => Some(std::borrow::Cow::Owned(b.to_string())),
+            Value::String(s) => Some(Cow::Borrowed(s)),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            Value::Bool(b) => Some(Cow::Owned(b.to_string())),
             _ => None,
         }
     }
@@ -66,7 +144,7 @@ impl Props {
 
     /// The properties in wire order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     /// Number of entries (repeated keys count each time).
@@ -82,12 +160,15 @@ impl Props {
     /// The pairs, consuming the list.
     pub fn into_vec(self) -> Vec<(String, Value)> {
         self.0
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v))
+            .collect()
     }
 }
 
 impl From<Vec<(String, Value)>> for Props {
     fn from(v: Vec<(String, Value)>) -> Self {
-        Props(v)
+        Props(v.into_iter().map(|(k, v)| (key_of(k), v)).collect())
     }
 }
 
@@ -95,7 +176,7 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Props {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Props(
             iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
+                .map(|(k, v)| (key_of(k.into()), v.into()))
                 .collect(),
         )
     }
@@ -104,11 +185,11 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Props {
 impl<'a> IntoIterator for &'a Props {
     type Item = (&'a str, &'a Value);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, Value)>,
-        fn(&'a (String, Value)) -> (&'a str, &'a Value),
+        std::slice::Iter<'a, (Cow<'static, str>, Value)>,
+        fn(&'a (Cow<'static, str>, Value)) -> (&'a str, &'a Value),
     >;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 }
 
@@ -117,7 +198,7 @@ impl serde::Serialize for Props {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
+            m.serialize_entry(k.as_ref(), v)?;
         }
         m.end()
     }
@@ -140,6 +221,29 @@ mod tests {
             serde_json::to_string(&p).unwrap(),
             r#"{"a":1,"b":"x","a":2}"#
         );
+    }
+
+    #[test]
+    fn interned_and_owned_keys_are_the_same_key() {
+        // Decoded keys come through `push_key` (interned when known), built ones through
+        // `push`; neither representation shows.
+        let mut a = Props::new();
+        a.push_key("status", json!("open"));
+        a.push_key("x-custom", json!(1));
+        let b = Props::new().with("status", "open").with("x-custom", 1);
+        assert_eq!(a, b);
+        assert_eq!(a.get("status"), Some(&json!("open")));
+        assert!(matches!(a.0[0].0, Cow::Borrowed(_)));
+        assert!(matches!(a.0[1].0, Cow::Owned(_)));
+        assert_eq!(
+            a.clone().into_vec(),
+            vec![
+                ("status".to_owned(), json!("open")),
+                ("x-custom".to_owned(), json!(1))
+            ]
+        );
+        assert_eq!(intern("status"), Some("status"));
+        assert_eq!(intern("statu"), None);
     }
 
     #[test]
