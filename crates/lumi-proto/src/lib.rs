@@ -43,3 +43,4 @@ pub mod key;
 pub mod lan;
 pub mod miio;
 pub mod sanitize;
+pub mod session;
