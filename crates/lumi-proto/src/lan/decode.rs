@@ -318,6 +318,11 @@ impl Cx<'_, '_> {
     /// The properties: v1 `data` (a JSON object, or a string holding one) or v2 `params`.
     fn body(&self) -> Result<Body, LanError> {
         if let Some(raw) = self.env.data {
+            if raw.starts_with('"')
+                && let Some(props) = super::fast::scan_props_escaped(raw)
+            {
+                return Ok(Body::V1(props));
+            }
             let text = self.data_text(raw)?;
             if let Some(props) = super::fast::scan_props(&text) {
                 return Ok(Body::V1(props));

@@ -14,7 +14,26 @@ use super::decode::Envelope;
 /// Calls `field(key, value)` for each member of a flat JSON object, in order; `value` is the
 /// text of a string, number, `true`, `false` or `null`. `None` (give up) when the text is not
 /// such an object, a key has escapes, or `field` says so by returning false.
-fn scan_flat<'t>(text: &'t str, mut field: impl FnMut(&'t str, &'t str) -> bool) -> Option<()> {
+fn scan_flat<'t>(text: &'t str, field: impl FnMut(&'t str, &'t str) -> bool) -> Option<()> {
+    scan_flat_in::<false>(text, field)
+}
+
+/// [`scan_flat`] over plain JSON (`ESCAPED = false`), or over the *content* of a JSON string
+/// literal that holds a flat object (`ESCAPED = true`: the v1 `data` string, where every quote
+/// is written `\"`). In escaped mode a string is `\"…\"` with no other backslash inside, and
+/// the value text handed to `field` keeps its `\"` quotes.
+fn scan_flat_in<'t, const ESCAPED: bool>(
+    text: &'t str,
+    mut field: impl FnMut(&'t str, &'t str) -> bool,
+) -> Option<()> {
+    let q = if ESCAPED { 2 } else { 1 };
+    let is_quote = |b: &[u8], i: usize| {
+        if ESCAPED {
+            b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'"')
+        } else {
+            b.get(i) == Some(&b'"')
+        }
+    };
     let b = text.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -25,21 +44,26 @@ fn scan_flat<'t>(text: &'t str, mut field: impl FnMut(&'t str, &'t str) -> bool)
         i += 1;
     } else {
         loop {
-            if b.get(i) != Some(&b'"') {
+            if !is_quote(b, i) {
                 return None;
             }
-            let (kend, escaped) = string(b, i)?;
+            let (kend, escaped) = if ESCAPED {
+                escaped_string(b, i)?
+            } else {
+                string(b, i)?
+            };
             if escaped {
                 return None;
             }
-            let key = &text[i + 1..kend - 1];
+            let key = &text[i + q..kend - q];
             i = ws(b, kend);
             if b.get(i) != Some(&b':') {
                 return None;
             }
             i = ws(b, i + 1);
             let end = match *b.get(i)? {
-                b'"' => string(b, i)?.0,
+                b'"' if !ESCAPED => string(b, i)?.0,
+                b'\\' if ESCAPED => escaped_string(b, i)?.0,
                 b'-' | b'0'..=b'9' => number(b, i)?,
                 b't' => literal(b, i, b"true")?,
                 b'f' => literal(b, i, b"false")?,
@@ -132,6 +156,46 @@ fn scalar(text: &str) -> Option<Value> {
     })
 }
 
+/// The properties of the flat object written inside a v1 `data` string literal (`raw` is the
+/// whole literal, quotes included), read in place without unescaping it first; `None` to use
+/// the general path (any escape other than `\"`, nested values, …).
+pub(super) fn scan_props_escaped(raw: &str) -> Option<Props> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    let mut props = Props::new();
+    scan_flat_in::<true>(inner, |key, value| {
+        let v = match value.strip_prefix("\\\"") {
+            // `\"…\"`: the content has no backslash (escaped_string checked).
+            Some(rest) => Value::String(rest.strip_suffix("\\\"").unwrap_or(rest).to_owned()),
+            None => match scalar(value) {
+                Some(v) => v,
+                None => return false,
+            },
+        };
+        props.push_key(key, v);
+        true
+    })?;
+    Some(props)
+}
+
+/// A string written `\"…\"` inside a string literal, starting at `b[i] == '\\'`: the index
+/// after its closing `\"`. `None` for any other backslash (an escape within the escaped
+/// text), a control character, or no end.
+fn escaped_string(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    if b.get(i + 1) != Some(&b'"') {
+        return None;
+    }
+    let mut j = i + 2;
+    loop {
+        match *b.get(j)? {
+            b'\\' => {
+                return (b.get(j + 1) == Some(&b'"')).then_some((j + 2, false));
+            }
+            b'"' | 0..=0x1f => return None,
+            _ => j += 1,
+        }
+    }
+}
+
 /// Skips JSON white space.
 fn ws(b: &[u8], mut i: usize) -> usize {
     while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
@@ -211,7 +275,21 @@ pub fn agrees_with_serde(text: &str) -> bool {
         None => true,
         Some(fast) => super::decode::props_serde(text).is_ok_and(|slow| slow == fast),
     };
-    envelope && props
+    // The in-place reading of a string-encoded `data` must equal unescape-then-parse.
+    let data = match super::decode::envelope_serde(text)
+        .ok()
+        .and_then(|e| e.data)
+    {
+        Some(raw) if raw.starts_with('"') => match scan_props_escaped(raw) {
+            None => true,
+            Some(fast) => serde_json::from_str::<String>(raw)
+                .ok()
+                .and_then(|inner| super::decode::props_serde(&inner).ok())
+                .is_some_and(|slow| slow == fast),
+        },
+        _ => true,
+    };
+    envelope && props && data
 }
 
 #[cfg(test)]

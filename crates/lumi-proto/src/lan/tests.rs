@@ -738,6 +738,28 @@ mod prop {
             let _ = decode(&bytes);
         }
 
+        /// A string-encoded `data` of random members read in place equals unescape-then-parse.
+        #[test]
+        fn data_read_in_place_agrees(
+            members in proptest::collection::vec((
+                "[a-z_]{1,8}|status|voltage|k\\\\x|k\"q",
+                prop_oneof![
+                    "[ -~\\u{e9}\\u{4e2d}]{0,8}".prop_map(Value::from),
+                    any::<i64>().prop_map(Value::from),
+                    any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+                    Just(Value::Null), Just(json!(true)), Just(json!([1])),
+                ],
+            ), 0..6),
+        ) {
+            let inner = format!("{{{}}}", members.iter().map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), v)).collect::<Vec<_>>().join(","));
+            let text = format!(r#"{{"cmd":"report","sid":"158d0001c1cdfb","data":{}}}"#, serde_json::to_string(&inner).unwrap());
+            prop_assert!(agrees_with_serde(&text), "{}", text);
+            let d = decode_str(&text).map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?;
+            let Message::Report(m) = d.message else { return Err(TestCaseError::fail("not a report")) };
+            let want: Props = members.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            prop_assert_eq!(m.props, want);
+        }
+
         /// Flat objects of random keys and scalar values: the scanner agrees with serde_json.
         #[test]
         fn fast_path_agrees_on_flat_objects(
