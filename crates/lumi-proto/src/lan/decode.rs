@@ -181,10 +181,13 @@ impl Cx<'_, '_> {
             _ => None,
         };
         // The version the body implies wins; then the command; then telltale fields.
-        let version = if env.params.is_some() || env.dev_list.is_some() {
+        // The body decides first (`params` v2, `data` v1), then `dev_list` (v2 id lists).
+        let version = if env.params.is_some() {
             Some(ProtoVersion::V2)
         } else if env.data.is_some() {
             Some(ProtoVersion::V1)
+        } else if env.dev_list.is_some() {
+            Some(ProtoVersion::V2)
         } else if by_cmd.is_some() {
             by_cmd
         } else if env.key.is_some() {

@@ -552,6 +552,21 @@ fn fuzz_regression_float_round_trip() {
     }
 }
 
+/// Found by the `lan_decode` fuzz target: `data` (v1) beside a stray `dev_list` was detected as
+/// v2, so re-encoding in the detected version dropped the v1-only `short_id`.
+#[test]
+fn fuzz_regression_body_decides_the_version() {
+    let input = br#"{"cmd":"report","model":"weather.v5170\"eryXG22","dev_list":"ahk1","sid":"158d0004b64a","short_id":22319,"data":"{\"humidity\":\"3914\"}"}"#;
+    let d = decode(input).unwrap();
+    assert_eq!(d.version, Some(ProtoVersion::V1));
+    assert_eq!(
+        decode(&encode(&d.message, ProtoVersion::V1))
+            .unwrap()
+            .message,
+        d.message
+    );
+}
+
 /// Every truncation and every single-byte change of every corpus message decodes or fails
 /// cleanly; none panics.
 #[test]
