@@ -181,8 +181,13 @@ impl Cx<'_, '_> {
             _ => None,
         };
         // The version the body implies wins; then the command; then telltale fields.
-        // The body decides first (`params` v2, `data` v1), then `dev_list` (v2 id lists).
-        let version = if env.params.is_some() {
+        // The field the decoder takes the body from decides: `params` (v2); for id-list
+        // replies `dev_list` (v2) before `data`; otherwise `data` (v1). Then the command.
+        let id_list = matches!(
+            self.cmd,
+            "get_id_list_ack" | "get_id_list_rsp" | "discovery_rsp"
+        );
+        let version = if env.params.is_some() || (id_list && env.dev_list.is_some()) {
             Some(ProtoVersion::V2)
         } else if env.data.is_some() {
             Some(ProtoVersion::V1)

@@ -565,6 +565,12 @@ fn fuzz_regression_body_decides_the_version() {
             .message,
         d.message
     );
+    // For id-list replies the decoder takes `dev_list` before `data`, so it decides.
+    let input = br#"{"cmd":"discovery_rsp","sid":"0fb61a9","short_id":0,"data":"ahkC?dalbIG22","dev_list":[{"sid":"159d645","model":"sensor_swittr\nq2"}]}"#;
+    let d = decode(input).unwrap();
+    assert_eq!(d.version, Some(ProtoVersion::V2));
+    let again = decode(&encode(&d.message, ProtoVersion::V2)).unwrap();
+    assert_eq!(again.message, d.message);
 }
 
 /// Every truncation and every single-byte change of every corpus message decodes or fails
