@@ -151,6 +151,7 @@ pub fn decode_str(text: &str) -> Result<Decoded, LanError> {
     let cx = Cx {
         cmd: &cmd_text,
         env: &env,
+        version: detect_version(&cmd_text, &env),
     };
     cx.decode()
 }
@@ -159,6 +160,31 @@ pub fn decode_str(text: &str) -> Result<Decoded, LanError> {
 struct Cx<'a, 'b> {
     cmd: &'b str,
     env: &'b Envelope<'a>,
+    /// The version the message's shape shows (see [`detect_version`]).
+    version: Option<ProtoVersion>,
+}
+
+/// The version a message's shape shows: the field the body is taken from decides (`params`
+/// v2; for id-list replies `dev_list` v2 before `data`; otherwise `data` v1), then the
+/// command (`_ack`, `get_id_list` v1; `_rsp`, `discovery` v2), then telltale fields (a
+/// top-level `key` v2, a `short_id` v1).
+fn detect_version(cmd: &str, env: &Envelope<'_>) -> Option<ProtoVersion> {
+    let id_list = matches!(cmd, "get_id_list_ack" | "get_id_list_rsp" | "discovery_rsp");
+    if env.params.is_some() || (id_list && env.dev_list.is_some()) {
+        Some(ProtoVersion::V2)
+    } else if env.data.is_some() {
+        Some(ProtoVersion::V1)
+    } else if env.dev_list.is_some() {
+        Some(ProtoVersion::V2)
+    } else if cmd.ends_with("_ack") || cmd == "get_id_list" {
+        Some(ProtoVersion::V1)
+    } else if cmd.ends_with("_rsp") || cmd == "discovery" || env.key.is_some() {
+        Some(ProtoVersion::V2)
+    } else if env.short_id.is_some() {
+        Some(ProtoVersion::V1)
+    } else {
+        None
+    }
 }
 
 /// The body of a device message, as found.
@@ -174,34 +200,7 @@ impl Cx<'_, '_> {
         if env.data.is_some() && env.params.is_some() {
             return Err(LanError::BothBodies { cmd: self.cmd_s() });
         }
-        // The version the command name implies, if any.
-        let by_cmd = match self.cmd {
-            c if c.ends_with("_ack") || c == "get_id_list" => Some(ProtoVersion::V1),
-            c if c.ends_with("_rsp") || c == "discovery" => Some(ProtoVersion::V2),
-            _ => None,
-        };
-        // The version the body implies wins; then the command; then telltale fields.
-        // The field the decoder takes the body from decides: `params` (v2); for id-list
-        // replies `dev_list` (v2) before `data`; otherwise `data` (v1). Then the command.
-        let id_list = matches!(
-            self.cmd,
-            "get_id_list_ack" | "get_id_list_rsp" | "discovery_rsp"
-        );
-        let version = if env.params.is_some() || (id_list && env.dev_list.is_some()) {
-            Some(ProtoVersion::V2)
-        } else if env.data.is_some() {
-            Some(ProtoVersion::V1)
-        } else if env.dev_list.is_some() {
-            Some(ProtoVersion::V2)
-        } else if by_cmd.is_some() {
-            by_cmd
-        } else if env.key.is_some() {
-            Some(ProtoVersion::V2)
-        } else if env.short_id.is_some() {
-            Some(ProtoVersion::V1)
-        } else {
-            None
-        };
+        let version = self.version;
         let message = match self.cmd {
             "whois" => Message::Whois,
             "iam" => Message::Iam(self.iam()?),
@@ -310,9 +309,14 @@ impl Cx<'_, '_> {
             .map(Token::new))
     }
 
-    /// `short_id`: `"0"` in gateway heartbeats, `0` elsewhere.
+    /// `short_id`: `"0"` in gateway heartbeats, `0` elsewhere. v2 has none, so in a v2-shaped
+    /// message it is an unknown extra field and ignored.
     fn short_id(&self) -> Result<Option<u16>, LanError> {
-        let Some(raw) = self.env.short_id else {
+        let Some(raw) = self
+            .env
+            .short_id
+            .filter(|_| self.version != Some(ProtoVersion::V2))
+        else {
             return Ok(None);
         };
         parse_u16(raw).map(Some).ok_or_else(|| {

@@ -571,6 +571,16 @@ fn fuzz_regression_body_decides_the_version() {
     assert_eq!(d.version, Some(ProtoVersion::V2));
     let again = decode(&encode(&d.message, ProtoVersion::V2)).unwrap();
     assert_eq!(again.message, d.message);
+    // A v1-only `short_id` in a v2-shaped message is an unknown extra field there.
+    let input = br#"{"cmd":"report","model":"lertbeat","sid":"60ce00db36","short_id":"00","params":[{"wleak_status":"leak"}]}"#;
+    let d = decode(input).unwrap();
+    assert_eq!(d.version, Some(ProtoVersion::V2));
+    let Message::Report(m) = &d.message else {
+        panic!()
+    };
+    assert_eq!(m.short_id, None);
+    let again = decode(&encode(&d.message, ProtoVersion::V2)).unwrap();
+    assert_eq!(again.message, d.message);
 }
 
 /// Every truncation and every single-byte change of every corpus message decodes or fails
