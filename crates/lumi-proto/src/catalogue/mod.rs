@@ -206,10 +206,14 @@ pub fn encode_write(
     version: ProtoVersion,
     values: &[(&str, TypedValue)],
 ) -> Result<Props, WriteError> {
-    let device = lookup(model).ok_or_else(|| WriteError::UnknownModel {
+    device_for(model)?.encode_write(version, values)
+}
+
+/// The catalogue entry of `model`, or the error that says it is not catalogued.
+pub(crate) fn device_for(model: &str) -> Result<&'static Device, WriteError> {
+    lookup(model).ok_or_else(|| WriteError::UnknownModel {
         model: model.to_owned(),
-    })?;
-    device.encode_write(version, values)
+    })
 }
 
 /// [`encode_write`] for one property.

@@ -11,10 +11,10 @@ use serde_json::Value;
 
 use crate::lan::{Props, ProtoVersion};
 
+use super::WriteError;
 use super::model::{Codec, Device, Property};
 use super::sound::sound_by_name;
 use super::value::{Rgb, TypedValue, light_to_rgb};
-use super::{WriteError, lookup};
 
 /// v1 keys real devices send as JSON numbers; every other v1 value is a string.
 const V1_NUMERIC: &[&str] = &[
@@ -48,10 +48,7 @@ pub fn encode_report(
     version: ProtoVersion,
     values: &[(&str, TypedValue)],
 ) -> Result<Props, WriteError> {
-    let device = lookup(model).ok_or_else(|| WriteError::UnknownModel {
-        model: model.to_owned(),
-    })?;
-    encode_device(device, version, values)
+    encode_device(super::device_for(model)?, version, values)
 }
 
 fn encode_device(
@@ -65,10 +62,10 @@ fn encode_device(
     for (name, value) in values {
         let prop = device
             .property(name.trim())
-            .ok_or_else(|| WriteError::UnknownProperty {
+            .ok_or_else(|| WriteError::NoSuchProperty {
                 model,
                 property: (*name).to_owned(),
-                writable: all_properties(device),
+                known: all_properties(device),
             })?;
         let sources = prop.sources(version);
         if sources.is_empty() {

@@ -28,6 +28,16 @@ pub enum WriteError {
         /// The writable properties of the model.
         writable: String,
     },
+    /// The model has no such property at all (when encoding what a device sends).
+    #[error("model {model} has no property {property:?} (its properties: {known})")]
+    NoSuchProperty {
+        /// The catalogue's model string.
+        model: &'static str,
+        /// The property asked for.
+        property: String,
+        /// Every property of the model.
+        known: String,
+    },
     /// The property is read-only.
     #[error("property {property} of model {model} is read-only (writable: {writable})")]
     ReadOnly {

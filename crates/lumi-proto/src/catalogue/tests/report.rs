@@ -243,3 +243,16 @@ fn samples() -> Vec<serde_json::Value> {
         json!("low"),
     ]
 }
+
+#[test]
+fn unknown_property_names_every_property_not_only_writable_ones() {
+    let err = encode_report(
+        "sensor_ht",
+        ProtoVersion::V1,
+        &[("flux", TypedValue::Int(1))],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("its properties: temperature"), "{err}");
+    assert!(!err.contains("writable"), "{err}");
+}
