@@ -20,8 +20,47 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "lumi", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Options every subcommand understands; they may come before or after the subcommand.
+///
+/// Precedence: command line, then environment (`LUMI_*`), then the config file, then the
+/// defaults.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Network interface for multicast: a name (`eth0`), one of its IPv4 addresses
+    /// (`192.168.1.5`), or `auto` (the one facing --gateway). Nothing is joined or sent on any
+    /// other interface.
+    #[arg(long, global = true, env = "LUMI_INTERFACE", value_name = "NAME|IP")]
+    pub interface: Option<String>,
+    /// A gateway by address (`192.168.1.20` or `192.168.1.20:9898`), when multicast discovery
+    /// does not reach it. May be given several times.
+    #[arg(long, global = true, value_name = "IP[:PORT]")]
+    pub gateway: Vec<String>,
+    /// The gateway's 16-character LAN password (Mi Home app: gateway > About > LAN
+    /// communication protocol). Needed for writes only.
+    #[arg(long, global = true, env = "LUMI_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Config file (TOML) with gateways, passwords and the interface. Default:
+    /// `$XDG_CONFIG_HOME/lumi/lumi.toml` (or `~/.config/lumi/lumi.toml`) when it exists.
+    #[arg(long, global = true, env = "LUMI_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// How long to wait for answers (e.g. 500ms, 3s, 1m).
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Machine-readable output: one compact JSON value per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Discovery port (`whois`/`iam`); change only for tests and simulators.
+    #[arg(long, global = true, value_name = "PORT", help_heading = "Advanced")]
+    pub discovery_port: Option<u16>,
+    /// Report and heartbeat multicast port; change only for tests and simulators.
+    #[arg(long, global = true, value_name = "PORT", help_heading = "Advanced")]
+    pub report_port: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,23 +97,13 @@ pub struct DecodeArgs {
     /// Treat the input as a miIO packet even without a token (hello packets only).
     #[arg(long)]
     pub miio: bool,
-    /// Print one compact JSON line instead of indented JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct KeyArgs {
-    /// The gateway's 16-character LAN password (Mi Home app: gateway > About > LAN
-    /// communication protocol).
-    #[arg(long, env = "LUMI_PASSWORD", hide_env_values = true)]
-    pub password: String,
     /// The current 16-character token, from a gateway heartbeat or `get_id_list` reply.
     #[arg(long)]
     pub token: String,
-    /// Print a JSON object instead of the bare key.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -92,37 +121,30 @@ pub struct SimArgs {
     /// Protocol of the gateways: v1, v2, or both (alternating).
     #[arg(long, default_value = "both")]
     pub protocol: String,
-    /// LAN password of the simulated gateways (16 characters).
-    #[arg(
-        long,
-        env = "LUMI_PASSWORD",
-        hide_env_values = true,
-        default_value = "0987654321qwerty"
-    )]
-    pub password: String,
-    /// Interface address for multicast (joined and sent on this one only).
-    #[arg(long, default_value = "127.0.0.1")]
-    pub interface: std::net::Ipv4Addr,
     /// A random event (door, motion, button, cube, temperature, plug) about this often;
     /// `0` for none.
     #[arg(long, default_value = "10s")]
     pub random_every: String,
-    /// Discovery port (`whois`).
-    #[arg(long, default_value_t = 4321)]
-    pub discovery_port: u16,
-    /// Report and heartbeat multicast port.
-    #[arg(long, default_value_t = 9898)]
-    pub report_port: u16,
     /// Command port of each gateway (0: any free port, announced in `iam`).
     #[arg(long, default_value_t = 9898)]
     pub command_port: u16,
     /// miIO port of each gateway (0: any free port).
     #[arg(long, default_value_t = 54321)]
     pub miio_port: u16,
-    /// Print one JSON object per line instead of text.
-    #[arg(long)]
-    pub json: bool,
     /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
     #[arg(long)]
     pub duration: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own consistency checks (duplicate ids between global and subcommand options,
+    /// defaults that do not parse, ...), which otherwise only panic at run time.
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

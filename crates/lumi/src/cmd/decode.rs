@@ -5,10 +5,10 @@ use std::io::Read as _;
 use lumi_proto::lan;
 use serde_json::{Value, json};
 
-use crate::cli::DecodeArgs;
+use crate::cli::{DecodeArgs, Global};
 use crate::exit::bad_input;
 
-pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
+pub fn run(args: DecodeArgs, g: &Global) -> anyhow::Result<()> {
     let input = match args.input.as_deref() {
         Some("-") | None => {
             let mut buf = Vec::new();
@@ -20,9 +20,9 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<()> {
         Some(s) => s.as_bytes().to_vec(),
     };
     if args.token.is_some() || args.miio || looks_like_miio_hex(&input) {
-        super::print_json(&miio(&input, args.token.as_deref())?, args.json)
+        super::print_json(&miio(&input, args.token.as_deref())?, g.json)
     } else {
-        lan_datagram(&input, args.json)
+        lan_datagram(&input, g.json)
     }
 }
 

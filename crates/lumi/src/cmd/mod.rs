@@ -8,10 +8,11 @@ use crate::cli::{Cli, Command};
 
 /// Runs the chosen subcommand.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
     match cli.command {
-        Command::Decode(args) => decode::run(args),
-        Command::Key(args) => key::run(args),
-        Command::Sim(args) => sim::run(args),
+        Command::Decode(args) => decode::run(args, g),
+        Command::Key(args) => key::run(args, g),
+        Command::Sim(args) => sim::run(args, g),
     }
 }
 

@@ -9,7 +9,7 @@ use lumi_sim::rt::{NetConfig, run_scenario};
 use lumi_sim::scenario::{Scenario, parse_duration};
 use serde_json::json;
 
-use crate::cli::SimArgs;
+use crate::cli::{Global, SimArgs};
 
 /// `println!` that stops printing (instead of panicking) when stdout is closed.
 macro_rules! out {
@@ -19,33 +19,39 @@ macro_rules! out {
 }
 use crate::exit::bad_input;
 
-pub fn run(args: SimArgs) -> anyhow::Result<()> {
-    let scenario = build_scenario(&args)?;
+/// The simulated gateways' LAN password unless --password or LUMI_PASSWORD says otherwise.
+pub const SIM_PASSWORD: &str = "0987654321qwerty";
+
+pub fn run(args: SimArgs, g: &Global) -> anyhow::Result<()> {
+    let scenario = build_scenario(&args, g)?;
     let stop_after = args
         .duration
         .as_deref()
         .map(|d| parse_duration(d).map_err(|e| bad_input(format!("--duration: {e}"))))
         .transpose()?;
+    let defaults = NetConfig::default();
+    let interface = match g.interface.as_deref() {
+        None => defaults.interface,
+        Some(i) => i.parse().map_err(|_| {
+            bad_input(format!(
+                "--interface {i:?}: the simulator needs an IPv4 address such as 127.0.0.1"
+            ))
+        })?,
+    };
     let net = NetConfig {
-        interface: args.interface,
-        discovery_port: args.discovery_port,
-        report_port: args.report_port,
+        interface,
+        discovery_port: g.discovery_port.unwrap_or(defaults.discovery_port),
+        report_port: g.report_port.unwrap_or(defaults.report_port),
         miio_port: args.miio_port,
-        ..NetConfig::default()
+        ..defaults
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(serve(
-        scenario,
-        net,
-        args.command_port,
-        stop_after,
-        args.json,
-    ))
+    rt.block_on(serve(scenario, net, args.command_port, stop_after, g.json))
 }
 
-fn build_scenario(args: &SimArgs) -> anyhow::Result<Scenario> {
+fn build_scenario(args: &SimArgs, g: &Global) -> anyhow::Result<Scenario> {
     if let Some(path) = &args.scenario {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read scenario {}: {e}", path.display()))?;
@@ -60,8 +66,10 @@ fn build_scenario(args: &SimArgs) -> anyhow::Result<Scenario> {
                 .map_err(|e| bad_input(format!("--protocol: {e}, or both")))?,
         ),
     };
-    let password = args
+    let password = g
         .password
+        .as_deref()
+        .unwrap_or(SIM_PASSWORD)
         .parse()
         .map_err(|e| bad_input(format!("--password: {e}")))?;
     let every = parse_duration(&args.random_every)
