@@ -208,7 +208,11 @@ impl<R: MiioRpc> MiioGateway<R> {
         proto::expect_ok(method, &result).map_err(|e| self.reply_error(method, e))
     }
 
-    fn reply_error(&self, method: &'static str, source: GatewayProtoError) -> GatewayError<R::Error> {
+    fn reply_error(
+        &self,
+        method: &'static str,
+        source: GatewayProtoError,
+    ) -> GatewayError<R::Error> {
         GatewayError::Reply {
             method,
             gateway: self.addr(),
@@ -298,7 +302,11 @@ impl<R: MiioRpc> MiioGateway<R> {
 
     /// Reads properties of a sub-device (`get_device_prop_exp`), one value per name, in
     /// order (`null` for one the device does not have).
-    pub async fn get_prop(&self, sid: &Sid, props: &[&str]) -> Result<Vec<Value>, GatewayError<R::Error>> {
+    pub async fn get_prop(
+        &self,
+        sid: &Sid,
+        props: &[&str],
+    ) -> Result<Vec<Value>, GatewayError<R::Error>> {
         let c = proto::get_device_prop_exp(&Node::from(sid), props).map_err(|e| self.invalid(e))?;
         let method = c.method;
         let result = self.call(c).await?;
@@ -306,8 +314,14 @@ impl<R: MiioRpc> MiioGateway<R> {
     }
 
     /// Writes one property of a sub-device (`set_device_prop`).
-    pub async fn set_prop(&self, sid: &Sid, key: &str, value: Value) -> Result<(), GatewayError<R::Error>> {
-        let c = proto::set_device_prop(&Node::from(sid), key, value).map_err(|e| self.invalid(e))?;
+    pub async fn set_prop(
+        &self,
+        sid: &Sid,
+        key: &str,
+        value: Value,
+    ) -> Result<(), GatewayError<R::Error>> {
+        let c =
+            proto::set_device_prop(&Node::from(sid), key, value).map_err(|e| self.invalid(e))?;
         self.command(c).await
     }
 

@@ -68,9 +68,7 @@ use lumi_proto::miio::gateway::node_id;
 use lumi_proto::miio::push::{
     self, FAKE_DEVICE_ID, FAKE_MODEL, PushError, Scene, SceneId, TokenEnc,
 };
-use lumi_proto::miio::{
-    Cipher, DeviceId, HELLO, HelloReply, MiioToken, PORT, RpcMessage,
-};
+use lumi_proto::miio::{Cipher, DeviceId, HELLO, HelloReply, MiioToken, PORT, RpcMessage};
 use serde_json::Value;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -251,7 +249,11 @@ impl<R: MiioRpc + 'static> SceneRemover for MiioGateway<R> {
         &'a self,
         id: &'a SceneId,
     ) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send + 'a>> {
-        Box::pin(async move { self.delete_scene(id).await.map_err(|e| Box::new(e) as BoxError) })
+        Box::pin(async move {
+            self.delete_scene(id)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)
+        })
     }
 }
 
@@ -331,16 +333,19 @@ pub fn local_ip_facing(gateway: SocketAddr) -> std::io::Result<IpAddr> {
 impl PushServer {
     /// Binds the socket and starts the driver task (needs a tokio runtime).
     pub async fn bind(config: PushConfig) -> Result<(PushServer, PushEvents), PushServerError> {
-        let socket = UdpSocket::bind(config.bind)
-            .await
+        let socket =
+            UdpSocket::bind(config.bind)
+                .await
+                .map_err(|source| PushServerError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
+        let local_addr = socket
+            .local_addr()
             .map_err(|source| PushServerError::Bind {
                 addr: config.bind,
                 source,
             })?;
-        let local_addr = socket.local_addr().map_err(|source| PushServerError::Bind {
-            addr: config.bind,
-            source,
-        })?;
         let (tx, cmds) = mpsc::channel(32);
         let (events_tx, rx) = mpsc::channel(config.event_capacity.max(1));
         let core = Core::new(&config, tokio::time::Instant::now().into_std());
@@ -534,11 +539,8 @@ async fn drive(
                     }
                 };
                 let handled = core.handle(now, from, buf.get(..n).unwrap_or_default());
-                if let Some(reply) = handled.reply
-                    && let Err(e) = socket.send_to(&reply, from).await
-                {
-                    tracing::warn!(to = %from, "push server cannot answer: {e}");
-                }
+                // The event is queued before the ack goes out: whoever sees the ack can rely
+                // on the event being in the channel already.
                 if let Some(ev) = handled.event {
                     tracing::debug!(gateway = %ev.gateway, sid = %ev.sid, action = %ev.action, "push event");
                     match events.try_send(ev) {
@@ -555,6 +557,11 @@ async fn drive(
                         }
                         Err(mpsc::error::TrySendError::Closed(_)) => {}
                     }
+                }
+                if let Some(reply) = handled.reply
+                    && let Err(e) = socket.send_to(&reply, from).await
+                {
+                    tracing::warn!(to = %from, "push server cannot answer: {e}");
                 }
             }
             c = cmds.recv() => match c {
@@ -696,7 +703,11 @@ impl Core {
             self.stats.hellos += 1;
             tracing::trace!(from = %from, "hello from gateway");
             return Handled {
-                reply: Some(HelloReply::hidden(self.device_id, self.stamp(now)).to_bytes().to_vec()),
+                reply: Some(
+                    HelloReply::hidden(self.device_id, self.stamp(now))
+                        .to_bytes()
+                        .to_vec(),
+                ),
                 event: None,
             };
         }
@@ -714,7 +725,11 @@ impl Core {
             Err(e) => return self.bad(now, from, &e),
         };
         let ack = cipher
-            .seal(self.device_id, self.stamp(now), &push::ack_payload(request.id))
+            .seal(
+                self.device_id,
+                self.stamp(now),
+                &push::ack_payload(request.id),
+            )
             .ok();
         if self.is_duplicate(now, from.ip(), request.id) {
             self.stats.duplicates += 1;
@@ -826,7 +841,11 @@ mod tests {
         assert_eq!(e.at, t0 + Duration::from_secs(3));
 
         // Re-sent from another port of the same gateway: acked again, not delivered again.
-        let again = c.handle(t0 + Duration::from_secs(4), "127.0.0.2:1".parse().unwrap(), &p);
+        let again = c.handle(
+            t0 + Duration::from_secs(4),
+            "127.0.0.2:1".parse().unwrap(),
+            &p,
+        );
         assert!(again.reply.is_some() && again.event.is_none());
         assert_eq!(c.stats.duplicates, 1);
         // After the window the id is new again (gateway ids are random 9-digit numbers).
@@ -871,7 +890,11 @@ mod tests {
 
         // A wrong token.
         let other = Cipher::new(&"00112233445566778899aabbccddeeff".parse().unwrap())
-            .seal(GW_DID, 1, &RpcRequest::new(6, "click_ch0:lumi_158d0001a2b3c4", json!([])).encode())
+            .seal(
+                GW_DID,
+                1,
+                &RpcRequest::new(6, "click_ch0:lumi_158d0001a2b3c4", json!([])).encode(),
+            )
             .unwrap();
         let before = c.stats.bad_packet;
         assert!(c.handle(t0, gw(), &other).reply.is_none());

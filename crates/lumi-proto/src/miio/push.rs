@@ -714,19 +714,29 @@ pub struct PushMethod<'a> {
     pub sid: Sid,
 }
 
+/// Action names are lumi's own (`click_ch0`, `both_l_click`): letters, digits, `_`, `-`, `.`.
+/// Anything else in a pushed method is refused, so an action is always safe to print.
+fn is_action(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 fn looks_like_hex_sid(s: &str) -> bool {
     (11..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Parses a pushed method: python-miio's `"<action>:<source with '.'→'_'>"`
 /// (`"click_ch0:lumi_158d0001a2b3c4"`), or bskaplou's `"<action>_<hex sid>"`
-/// (`"move_158d000103ec74"`). Total: anything else is an error.
+/// (`"move_158d000103ec74"`). The action must be letters, digits, `_`, `-` or `.` (at most
+/// 64). Total: anything else is an error.
 pub fn parse_push_method(method: &str) -> Result<PushMethod<'_>, PushError> {
     let bad = || PushError::BadMethod {
         method: crate::sanitize::truncated(method, 80),
     };
     if let Some((action, source)) = method.rsplit_once(':') {
-        if action.is_empty() {
+        if !is_action(action) {
             return Err(bad());
         }
         let dotted = source.replace('_', ".");
@@ -738,7 +748,7 @@ pub fn parse_push_method(method: &str) -> Result<PushMethod<'_>, PushError> {
         return sid.map(|sid| PushMethod { action, sid }).ok_or_else(bad);
     }
     match method.rsplit_once('_') {
-        Some((action, hex)) if !action.is_empty() && looks_like_hex_sid(hex) => Sid::new(hex)
+        Some((action, hex)) if is_action(action) && looks_like_hex_sid(hex) => Sid::new(hex)
             .map(|sid| PushMethod { action, sid })
             .map_err(|_| bad()),
         _ => Err(bad()),

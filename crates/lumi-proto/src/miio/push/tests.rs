@@ -251,6 +251,9 @@ fn pushed_methods_in_both_forms_and_total_over_input() {
         "_158d000103ec74",
         "click_ch0:lumi_158d 0001",
         "x:\u{1b}[2J",
+        "\u{1b}[2J:lumi_158d0001a2b3c4",
+        "click ch0:lumi_158d0001a2b3c4",
+        "a\u{202e}b_158d000103ec74",
     ] {
         let e = parse_push_method(bad).unwrap_err();
         assert!(matches!(e, PushError::BadMethod { .. }), "{bad}");
@@ -443,3 +446,59 @@ fn scene_ids_are_deterministic_and_distinct() {
 
 /// md5(b"lumi-push|120009025|63217102|lumi.158d0001a2b3c4|click_ch0"), checked with Python.
 const SCENE_ID_PINNED: &str = "x.scene.1612624229";
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pushed_method_parse_is_total(s in ".{0,80}") {
+            if let Ok(m) = parse_push_method(&s) {
+                prop_assert!(is_action(m.action));
+            }
+        }
+
+        #[test]
+        fn python_form_round_trips(action in "[a-z_0-9]{1,20}", sid in "[0-9a-f]{14}") {
+            let method = format!("{action}:lumi_{sid}");
+            let m = parse_push_method(&method).unwrap();
+            prop_assert_eq!(m.action, action.as_str());
+            prop_assert_eq!(m.sid.as_str(), sid.as_str());
+        }
+
+        #[test]
+        fn scenes_round_trip(
+            n in 0u64..u64::MAX,
+            did in "[ -~]{0,30}",
+            extra in "[ -~]{0,30}",
+            ip in any::<[u8; 4]>(),
+            command in "[ -~]{0,49}",
+            magic in any::<u64>(),
+        ) {
+            let scene = Scene {
+                id: SceneId::numbered(n),
+                magic,
+                trigger: SceneTrigger {
+                    did,
+                    extra,
+                    key: "event.x.y".into(),
+                    model: "x".into(),
+                    token: String::new(),
+                    value: None,
+                },
+                targets: vec![SceneTarget {
+                    command,
+                    did: "1".into(),
+                    extra: String::new(),
+                    id: 0,
+                    ip: IpAddr::from(ip),
+                    model: "m".into(),
+                    token: String::new(),
+                    value: String::new(),
+                }],
+            };
+            prop_assert_eq!(parse_scene_data(&scene.to_data()).unwrap(), vec![scene]);
+        }
+    }
+}
