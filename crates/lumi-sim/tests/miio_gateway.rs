@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use lumi_proto::key::{GatewayPassword, WriteKey};
 use lumi_proto::lan::{Props, ProtoVersion, Sid};
+use lumi_proto::miio::gateway::type_id;
 use lumi_proto::miio::{
     Cipher, DeviceId, HELLO, HelloReply, HelloToken, MiioToken, RpcMessage, RpcReply, RpcRequest,
 };
 use lumi_sim::device::SubDevice;
-use lumi_sim::gateway::miio::{MAX_SCENES, PUSH_ATTEMPTS, PUSH_RESEND, push_events, type_id};
+use lumi_sim::gateway::miio::{MAX_SCENES, PUSH_ATTEMPTS, PUSH_RESEND, push_events};
 use lumi_sim::gateway::{Destination, GatewayConfig, Inbound, SimGateway};
 use serde_json::{Value, json};
 

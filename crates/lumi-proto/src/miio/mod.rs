@@ -53,6 +53,10 @@
 //!   (`,,`, `"result":,`, `[,]`, leading zeros, bare words, control characters, garbage after the
 //!   document). Encoding writes compact JSON plus a trailing `\0`.
 //! - [`MiioToken`] (redacted in `Debug` / `Display` / errors) and [`DeviceId`].
+//! - [`gateway`]: requests to and results from a Xiaomi/Aqara gateway (sub-device list,
+//!   properties, light, sound, LAN key) and the `type_id` ↔ model table.
+//! - [`push`]: push events: the event table, `send_data_frame` scenes, deterministic scene
+//!   ids, `miIO.xdel`, pushed methods and their ack.
 //!
 //! Nothing here reads a clock, a socket or a random number: stamps and ids are the caller's.
 //!
@@ -77,7 +81,9 @@
 
 mod cipher;
 mod error;
+pub mod gateway;
 mod header;
+pub mod push;
 mod repair;
 mod rpc;
 mod token;

@@ -34,16 +34,8 @@
 //!
 //! Bad parameters give `-5001` `"invalid_arg"`.
 //!
-//! **type_id** (python-miio `subdevices.yaml`): magnet 3, sensor_magnet.aq2 53, motion 2,
-//! sensor_motion.aq2 52, switch 1, sensor_switch.aq2 51, remote.b1acn01 133,
-//! sensor_switch.aq3 62, 86sw1 14, remote.b186acn01 134, remote.b186acn02 171, 86sw2 12,
-//! remote.b286acn01 135, remote.b286acn02 172, ctrl_neutral1 9, ctrl_neutral2 7, ctrl_ln1 20,
-//! ctrl_ln1.aq1 63, ctrl_ln2 21, ctrl_ln2.aq1 64, plug 11, 86plug 17, ctrl_86plug.aq1 65,
-//! sensor_ht 10, weather 19, cube 8, sensor_cube.aqgl01 68, natgas 18, smoke 15,
-//! sensor_wleak.aq1 55, vibration 56, curtain 13, curtain.aq2 71, curtain.hagl04 72, lock.aq1
-//! 59, lock.acn02 70, relay.c2acn01 54; from the yaml's comment (aholstenson/miio#26):
-//! switch_b1lacn02 167, switch_b2lacn02 168, switch_b1nacn02 169, switch_b2nacn02 170,
-//! dimmer.rgbegl01 202, airrtc.tcpecn01 206; anything else −1 (python-miio's "unknown").
+//! **type_id**: `lumi_proto::miio::gateway::type_id` (python-miio `subdevices.yaml`; the
+//! table is shared with the client), −1 for a model it does not know.
 //! `online` is always 1 and the 4th item 0; `fw_ver` is 1 unless set with
 //! [`SimGateway::set_miio_firmware`].
 //!
@@ -63,14 +55,17 @@
 //!
 //! Every sub-device report goes through the catalogue; its event is matched against scenes
 //! whose trigger `did` is `lumi.<sid>` and whose `extra` (compared as JSON) is the event's
-//! code from `subdevices.yaml`: button single/double/long → `[1,13,1,85,[0,1|2|0],0,0]`
-//! (aq3 long also `[0,16]`, shake `[0,18]`), wall switch `_left`/`_right`/`_both` → part
-//! 1/2/3, cube flip90/flip180/slide/tap `[1,18,2,85,[6,64|128|256|512],0,0]`, shake
-//! `[1,18,2,85,[0,0],0,0]`, rotate `[1,12,3,85,[1,0],0,0]` with params `[angle, ms]`, door
-//! open/close `[1,6,1,0,[0,1|0],2,0]`, motion `[1,1030,1,0,[0,1],0,0]`, no_motion N s
-//! `[1,1030,1,8,[4,N],2,0]`, vibration/tilt/fall `[1,257,1,85,[0,1|2|3],0,0]`. The `key` is
-//! not compared (python-miio and the app name events differently; which one the real gateway
-//! uses is not established).
+//! code in the shared event table `lumi_proto::miio::push::PUSH_SOURCES` (python-miio
+//! `subdevices.yaml` `push_properties`). The catalogue's actions map to the table's names:
+//! button single/double/long → `click_ch0`/`d_click_ch0`/`l_click_ch0` (aq3 long also
+//! `l_click_pres`, shake `shake`), wall switch `_left`/`_right`/`_both` → `…_ch0`/`…_ch1`/
+//! `both_…`, cube flip90/flip180/slide/tap/shake/rotate → `flip90`/`flip180`/`move`/`taptap`/
+//! `shakeair`/`rotate` (params `[angle, ms]`), door open/close → `open`/`close`, motion →
+//! `motion`, vibration/tilt/fall → `vibrate`/`tilt`/`free_fall`; an action the model's table
+//! entry lacks fires nothing. `no_motion` N s uses `push::no_motion_extra(N)`
+//! (`[1,1030,1,8,[4,N],2,0]`; the table has N = 120). The `key` is not compared
+//! (python-miio and the app name events differently; which one the real gateway uses is not
+//! established).
 //!
 //! A match sends the target's command without its `"<target model>."` prefix — python-miio's
 //! `"click_ch0:lumi_158d0001a2b3c4"` — to `target ip : GatewayConfig::push_port` from the
@@ -97,8 +92,10 @@ use std::time::{Duration, Instant};
 use lumi_proto::catalogue::{self, DeviceKind, battery_percent};
 use lumi_proto::key::GatewayPassword;
 use lumi_proto::lan::{Message, Props, ProtoVersion, Sid};
+use lumi_proto::miio::gateway::type_id;
+use lumi_proto::miio::push;
 use lumi_proto::miio::{RpcReply, RpcRequest};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{Destination, GatewayConfig, SimEvent, SimGateway, Transmit};
 use crate::device::SubDevice;
@@ -113,7 +110,7 @@ pub const PUSH_ATTEMPTS: u32 = 5;
 
 /// The longest scene command kept (python-miio: "push server event command can be max 49
 /// chars long … will be truncated").
-pub const COMMAND_MAX: usize = 49;
+pub use lumi_proto::miio::push::COMMAND_MAX;
 
 /// The `fw_ver` reported for sub-devices unless set.
 pub const DEFAULT_SUBDEVICE_FW: u32 = 1;
@@ -301,11 +298,7 @@ fn param_str(params: &Value) -> Result<&str, MethodError> {
 
 /// `"lumi.158d…"` → the sid (`None` for `lumi.0`, the gateway, or anything else).
 fn subdevice_sid(s: &str) -> Option<Sid> {
-    let rest = s.strip_prefix("lumi.")?;
-    if rest == "0" {
-        return None;
-    }
-    Sid::new(rest).ok()
+    lumi_proto::miio::gateway::parse_node_id(s)
 }
 
 /// A raw LAN value as a miIO gateway gives it: numeric strings become numbers.
@@ -337,58 +330,6 @@ fn key_candidates(prop: &str) -> Vec<String> {
     keys
 }
 
-/// python-miio's `type_id` of a model (see the module docs); −1 when unknown.
-pub fn type_id(model: &str) -> i64 {
-    let m = model.trim().to_ascii_lowercase();
-    let m = m.strip_prefix("lumi.").unwrap_or(&m);
-    match m {
-        "magnet" | "sensor_magnet" | "sensor_magnet.v2" => 3,
-        "sensor_magnet.aq2" => 53,
-        "motion" | "sensor_motion" | "sensor_motion.v2" => 2,
-        "sensor_motion.aq2" => 52,
-        "switch" | "sensor_switch" | "sensor_switch.v2" => 1,
-        "sensor_switch.aq2" => 51,
-        "remote.b1acn01" => 133,
-        "sensor_switch.aq3" => 62,
-        "86sw1" | "sensor_86sw1" | "sensor_86sw1.aq1" | "sensor_86sw1.v1" => 14,
-        "remote.b186acn01" => 134,
-        "remote.b186acn02" => 171,
-        "86sw2" | "sensor_86sw2" | "sensor_86sw2.aq1" | "sensor_86sw2.v1" => 12,
-        "remote.b286acn01" => 135,
-        "remote.b286acn02" => 172,
-        "ctrl_neutral1" | "ctrl_neutral1.aq1" | "ctrl_neutral1.v1" => 9,
-        "ctrl_neutral2" | "ctrl_neutral2.aq1" => 7,
-        "ctrl_ln1" => 20,
-        "ctrl_ln1.aq1" => 63,
-        "ctrl_ln2" => 21,
-        "ctrl_ln2.aq1" => 64,
-        "plug" => 11,
-        "86plug" | "ctrl_86plug" | "ctrl_86plug.v1" => 17,
-        "ctrl_86plug.aq1" => 65,
-        "sensor_ht" | "sensor_ht.v1" => 10,
-        "weather" | "weather.v1" => 19,
-        "cube" | "sensor_cube" | "sensor_cube.v1" => 8,
-        "sensor_cube.aqgl01" => 68,
-        "natgas" | "sensor_natgas" => 18,
-        "smoke" | "sensor_smoke" => 15,
-        "sensor_wleak.aq1" => 55,
-        "vibration" | "vibration.aq1" => 56,
-        "curtain" => 13,
-        "curtain.aq2" => 71,
-        "curtain.hagl04" => 72,
-        "lock.aq1" => 59,
-        "lock.acn02" => 70,
-        "relay.c2acn01" | "ctrl_dualchn" => 54,
-        "switch_b1lacn02" | "switch.b1lacn02" => 167,
-        "switch_b2lacn02" | "switch.b2lacn02" => 168,
-        "switch_b1nacn02" | "switch.b1nacn02" => 169,
-        "switch_b2nacn02" | "switch.b2nacn02" => 170,
-        "dimmer.rgbegl01" => 202,
-        "airrtc.tcpecn01" => 206,
-        _ => -1,
-    }
-}
-
 /// A sub-device event as the gateway's scene engine sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushEvent {
@@ -398,153 +339,142 @@ pub struct PushEvent {
     pub params: Value,
 }
 
-fn code(b: i64, c: i64, d: i64, e: i64, f: i64, g: i64) -> Value {
-    json!([1, b, c, d, [e, f], g, 0])
+/// The python-miio action names (`lumi_proto::miio::push` table) of a decoded catalogue
+/// action of a device of `kind`.
+fn action_names(kind: DeviceKind, action: &str) -> &'static [&'static str] {
+    match kind {
+        DeviceKind::Button => match action {
+            "single" => &["click_ch0"],
+            "double" => &["d_click_ch0"],
+            // The aq3 has a code of its own for the press besides the long click.
+            "long" => &["l_click_ch0", "l_click_pres"],
+            "shake" => &["shake"],
+            _ => &[],
+        },
+        DeviceKind::WallSwitchWireless => match action {
+            "single" | "single_left" => &["click_ch0"],
+            "double" | "double_left" => &["d_click_ch0"],
+            "long" | "long_left" => &["l_click_ch0"],
+            "single_right" => &["click_ch1"],
+            "double_right" => &["d_click_ch1"],
+            "long_right" => &["l_click_ch1"],
+            "single_both" => &["both_click"],
+            "double_both" => &["both_d_click"],
+            "long_both" => &["both_l_click"],
+            _ => &[],
+        },
+        DeviceKind::Cube => match action {
+            "flip90" => &["flip90"],
+            "flip180" => &["flip180"],
+            "slide" => &["move"],
+            "tap" => &["taptap"],
+            "shake" => &["shakeair"],
+            "rotate" | "rotate_left" | "rotate_right" => &["rotate"],
+            _ => &[],
+        },
+        DeviceKind::Vibration => match action {
+            "vibration" => &["vibrate"],
+            "tilt" => &["tilt"],
+            "fall" => &["free_fall"],
+            _ => &[],
+        },
+        _ => &[],
+    }
 }
 
-/// The scene events in a report of `props` from a device of `model` (module docs).
+/// The scene events in a report of `props` from a device of `model` (module docs). The codes
+/// come from the one event table, `lumi_proto::miio::push::PUSH_SOURCES`; an action the
+/// model's table entry does not have gives nothing.
 pub fn push_events(model: &str, version: ProtoVersion, props: &Props) -> Vec<PushEvent> {
     let st = catalogue::decode(model, version, props);
     let Some(device) = st.device else {
         return Vec::new();
     };
-    let action = st.get("action").and_then(|v| v.as_str()).map(str::to_owned);
-    let plain = |extras: Vec<Value>| PushEvent {
-        extras,
-        params: json!([]),
+    let table = push::push_actions(model);
+    let extra_of = |name: &str| {
+        table
+            .iter()
+            .find(|a| a.action == name)
+            .map(|a| extra_value(a.extra))
     };
+    let event = |extras: Vec<Value>, params: Value| {
+        (!extras.is_empty()).then_some(PushEvent { extras, params })
+    };
+    let action = st.get("action").and_then(|v| v.as_str()).map(str::to_owned);
     let mut out = Vec::new();
     match device.kind {
-        DeviceKind::Button => {
-            let aq3 = device.models.contains(&"sensor_switch.aq3");
-            let extras = match action.as_deref() {
-                Some("single") => vec![code(13, 1, 85, 0, 1, 0)],
-                Some("double") => vec![code(13, 1, 85, 0, 2, 0)],
-                Some("long") if aq3 => vec![code(13, 1, 85, 0, 0, 0), code(13, 1, 85, 0, 16, 0)],
-                Some("long") => vec![code(13, 1, 85, 0, 0, 0)],
-                Some("shake") => vec![code(13, 1, 85, 0, 18, 0)],
-                _ => vec![],
-            };
-            if !extras.is_empty() {
-                out.push(plain(extras));
-            }
-        }
-        DeviceKind::WallSwitchWireless => {
-            if let Some(a) = action.as_deref() {
-                let (what, part) = match a.split_once('_') {
-                    Some((w, "left")) => (w, 1),
-                    Some((w, "right")) => (w, 2),
-                    Some((w, "both")) => (w, 3),
-                    _ => (a, 1),
-                };
-                let f = match what {
-                    "single" => Some(1),
-                    "double" => Some(2),
-                    "long" => Some(0),
-                    _ => None,
-                };
-                if let Some(f) = f {
-                    out.push(plain(vec![code(13, part, 85, 0, f, 0)]));
-                }
-            }
-        }
-        DeviceKind::Cube => {
-            let gesture = |f| Some(code(18, 2, 85, 6, f, 0));
-            let extra = match action.as_deref() {
-                Some("flip90") => gesture(64),
-                Some("flip180") => gesture(128),
-                Some("slide") => gesture(256),
-                Some("tap") => gesture(512),
-                Some("shake") => Some(code(18, 2, 85, 0, 0, 0)),
-                Some("rotate" | "rotate_left" | "rotate_right") => {
-                    let angle = st.get("angle").and_then(|v| v.as_f64());
-                    let ms = st.get("duration").and_then(|v| v.as_i64());
-                    let params = match (angle, ms) {
-                        (Some(a), Some(ms)) => json!([a.round() as i64, ms]),
-                        _ => json!([]),
-                    };
-                    out.push(PushEvent {
-                        extras: vec![code(12, 3, 85, 1, 0, 0)],
-                        params,
-                    });
-                    None
-                }
-                _ => None,
-            };
-            if let Some(e) = extra {
-                out.push(plain(vec![e]));
-            }
-        }
         DeviceKind::DoorWindow if st.get("no_close_seconds").is_none() => {
-            match st.get("contact").and_then(|v| v.as_bool()) {
-                Some(false) => out.push(plain(vec![code(6, 1, 0, 0, 1, 2)])),
-                Some(true) => out.push(plain(vec![code(6, 1, 0, 0, 0, 2)])),
-                None => {}
-            }
-        }
-        DeviceKind::Motion => {
-            if let Some(n) = st.get("no_motion_seconds").and_then(|v| v.as_i64()) {
-                out.push(plain(vec![code(1030, 1, 8, 4, n, 2)]));
-            } else if st.get("occupancy").and_then(|v| v.as_bool()) == Some(true) {
-                out.push(plain(vec![code(1030, 1, 0, 0, 1, 0)]));
-            }
-        }
-        DeviceKind::Vibration => {
-            let f = match action.as_deref() {
-                Some("vibration") => Some(1),
-                Some("tilt") => Some(2),
-                Some("fall") => Some(3),
-                _ => None,
+            let name = match st.get("contact").and_then(|v| v.as_bool()) {
+                Some(false) => "open",
+                Some(true) => "close",
+                None => "",
             };
-            if let Some(f) = f {
-                out.push(plain(vec![code(257, 1, 85, 0, f, 0)]));
+            out.extend(event(extra_of(name).into_iter().collect(), json!([])));
+        }
+        DeviceKind::Motion if !table.is_empty() => {
+            if let Some(n) = st.get("no_motion_seconds").and_then(|v| v.as_i64()) {
+                // The table has python-miio's 120 s code; the seconds are part of the code.
+                let n = u64::try_from(n).unwrap_or(0);
+                out.extend(event(
+                    vec![extra_value(&push::no_motion_extra(n))],
+                    json!([]),
+                ));
+            } else if st.get("occupancy").and_then(|v| v.as_bool()) == Some(true) {
+                out.extend(event(extra_of("motion").into_iter().collect(), json!([])));
             }
         }
-        _ => {}
+        kind => {
+            let Some(a) = action.as_deref() else {
+                return out;
+            };
+            let extras: Vec<Value> = action_names(kind, a)
+                .iter()
+                .filter_map(|n| extra_of(n))
+                .collect();
+            let params = if kind == DeviceKind::Cube && a.starts_with("rotate") {
+                let angle = st.get("angle").and_then(|v| v.as_f64());
+                let ms = st.get("duration").and_then(|v| v.as_i64());
+                match (angle, ms) {
+                    (Some(a), Some(ms)) => json!([a.round() as i64, ms]),
+                    _ => json!([]),
+                }
+            } else {
+                json!([])
+            };
+            out.extend(event(extras, params));
+        }
     }
     out
 }
 
-/// Parses the `data` of a `send_data_frame` into scenes.
+/// Parses the `data` of a `send_data_frame` into scenes (the shared codec), keeping what the
+/// gateway keeps.
 fn parse_scenes(data: &str, token_enc: &str) -> Option<Vec<Scene>> {
-    let v: Value = serde_json::from_str(data).ok()?;
-    let text = |o: &Map<String, Value>, k: &str| -> String {
-        match o.get(k) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None => String::new(),
-            Some(other) => other.to_string(),
-        }
-    };
-    let mut scenes = Vec::new();
-    for entry in v.as_array()? {
-        let entry = entry.as_array()?;
-        let id = entry.first()?.as_str()?.to_owned();
-        let body = entry.get(1)?.as_array()?;
-        let trigger = body.get(2)?.as_array()?.get(1)?.as_object()?;
-        let mut targets = Vec::new();
-        for t in body.get(3)?.as_array()? {
-            let t = t.as_object()?;
-            let ip: IpAddr = t.get("ip")?.as_str()?.trim().parse().ok()?;
-            let command: String = text(t, "command").chars().take(COMMAND_MAX).collect();
-            targets.push(SceneTarget {
-                ip,
-                did: text(t, "did"),
-                model: text(t, "model"),
-                command,
-                extra: text(t, "extra"),
-                token_is_gateways: text(t, "token").eq_ignore_ascii_case(token_enc),
-            });
-        }
-        scenes.push(Scene {
-            id,
-            trigger_did: text(trigger, "did"),
-            trigger_model: text(trigger, "model"),
-            trigger_key: text(trigger, "key"),
-            trigger_extra: text(trigger, "extra"),
-            targets,
-        });
-    }
-    Some(scenes)
+    let scenes = push::parse_scene_data(data).ok()?;
+    Some(
+        scenes
+            .into_iter()
+            .map(|s| Scene {
+                id: s.id.as_str().to_owned(),
+                trigger_did: s.trigger.did,
+                trigger_model: s.trigger.model,
+                trigger_key: s.trigger.key,
+                trigger_extra: s.trigger.extra,
+                targets: s
+                    .targets
+                    .into_iter()
+                    .map(|t| SceneTarget {
+                        ip: t.ip,
+                        did: t.did,
+                        model: t.model,
+                        command: t.command.chars().take(COMMAND_MAX).collect(),
+                        extra: t.extra,
+                        token_is_gateways: t.token.eq_ignore_ascii_case(token_enc),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    )
 }
 
 /// A trigger `extra` as JSON (spacing-insensitive), or as a string if it is not JSON.
@@ -934,17 +864,9 @@ impl SimGateway {
         ok()
     }
 
-    /// python-miio's `calculated_token_enc` of the gateway token: the first AES-CBC block
-    /// of the token sealed with its own keys, hex.
+    /// python-miio's `calculated_token_enc` of the gateway token (the shared codec).
     fn miio_token_enc(&self) -> String {
-        let cipher = self.miio.server.cipher();
-        match cipher.seal(self.cfg.device_id, 0, cipher.token().as_bytes()) {
-            Ok(packet) => packet
-                .get(32..48)
-                .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        }
+        push::TokenEnc::of(self.miio.server.cipher().token()).expose_hex()
     }
 
     /// A sub-device reported `props`: call the scenes subscribed to it.
