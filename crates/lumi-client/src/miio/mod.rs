@@ -2,7 +2,16 @@
 //!
 //! - [`rpc`]: the [`MiioRpc`] trait, "something that makes miIO JSON-RPC calls", which the
 //!   device driver implements and the gateway and push-server layers are written against.
+//! - [`device`]: [`MiioDevice`], a cloneable handle to one device and the driver task that
+//!   owns its socket and its sans-IO [`lumi_proto::session::miio::MiioSession`]: handshake,
+//!   calls, `miIO.info` ([`DeviceInfo`]), errors ([`MiioError`]).
+//! - [`discover`](mod@discover): the hello sent to addresses (or a broadcast address), replies
+//!   collected: device ids, stamps, and the token of unprovisioned devices.
 
+pub mod device;
+pub mod discover;
 pub mod rpc;
 
+pub use device::{DeviceInfo, Hello, MiioDevice, MiioError, MiioOptions};
+pub use discover::{DiscoverOptions, Discovered, broadcast_address, discover};
 pub use rpc::MiioRpc;
