@@ -34,7 +34,12 @@ pub enum CallError {
         answered_hello: bool,
     },
     /// The device answered with an error object.
-    #[error("{method} on miio device at {peer}: the device answered {error}; {}", device_hint(.error.code))]
+    #[error(
+        "{method} on miio device at {peer}: the device answered error {} {:?}; {}",
+        .error.code,
+        .error.message,
+        device_hint(.error.code)
+    )]
     Device {
         /// The method called.
         method: String,
