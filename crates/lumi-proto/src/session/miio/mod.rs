@@ -185,8 +185,9 @@ pub enum RetryReason {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MiioEvent {
-    /// A call finished: the reply's `result` (`null` for a reply with neither `result` nor
-    /// `error`), or why it failed.
+    /// A call finished: the reply's `result`, or why it failed. A reply with neither
+    /// `result` nor `error` gives its other members as an object (as python-miio does: its
+    /// simulator answers `miIO.info` so), or `null` when it has only an `id`.
     Completed {
         /// The call.
         id: RequestId,
@@ -594,7 +595,10 @@ impl MiioSession {
         self.last_heard = Some(now);
         match reply.outcome {
             ReplyOutcome::Result(v) => self.complete_head(Ok(v)),
-            ReplyOutcome::Missing => self.complete_head(Ok(Value::Null)),
+            // Neither `result` nor `error`: python-miio returns the whole reply then, and its
+            // own simulator answers `miIO.info` that way (the info members beside `id`).
+            ReplyOutcome::Missing if reply.extra.is_empty() => self.complete_head(Ok(Value::Null)),
+            ReplyOutcome::Missing => self.complete_head(Ok(Value::Object(reply.extra))),
             ReplyOutcome::Error(error) => {
                 let max = self.cfg.max_attempts;
                 let Some(head) = self.queue.front_mut() else {

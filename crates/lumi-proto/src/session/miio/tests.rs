@@ -322,6 +322,34 @@ fn recoverable_errors_retry_with_a_fresh_id_others_complete_typed() {
     assert_eq!((done[0].0, error.code), (id, -9999));
     assert!(sent(&mut s).is_empty());
 
+    // Neither result nor error: the other members (python-miio's simulator), or null.
+    let id = s.call(t0, "miIO.info", json!([]), None);
+    let (_, r) = one_request(&mut s);
+    let text = format!(
+        r#"{{"model": "chuangmi.plug.m1", "id": {}, "life": 24}}"#,
+        r.id
+    );
+    s.handle_datagram(
+        t0,
+        addr(),
+        &cipher().seal(DID, 1000, text.as_bytes()).unwrap(),
+    );
+    let id2 = s.call(t0, "x", json!([]), None);
+    let (_, r) = one_request(&mut s);
+    let text = format!(r#"{{"id": {}}}"#, r.id);
+    s.handle_datagram(
+        t0,
+        addr(),
+        &cipher().seal(DID, 1000, text.as_bytes()).unwrap(),
+    );
+    assert_eq!(
+        completed(&events(&mut s)),
+        vec![
+            (id, Ok(json!({"model": "chuangmi.plug.m1", "life": 24}))),
+            (id2, Ok(Value::Null))
+        ]
+    );
+
     // Not recoverable: completes at once. Messages under "error" (python-miio's simulator).
     let id = s.call(t0, "nope", json!([]), None);
     let (_, r) = one_request(&mut s);
