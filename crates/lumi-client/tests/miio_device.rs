@@ -46,6 +46,7 @@ async fn connect_info_and_calls_change_the_device() {
     assert_eq!(dev.device_id(), DeviceId(42));
     assert_eq!(dev.peer(), sim.addr);
 
+    let started = tokio::time::Instant::now();
     let info = dev.info().await.unwrap();
     assert_eq!(info.model, "chuangmi.plug.m1");
     assert_eq!(info.fw_ver.as_deref(), Some("1.2.4_16"));
@@ -62,6 +63,8 @@ async fn connect_info_and_calls_change_the_device() {
         dev.call("set_power", json!(["on"])).await.unwrap(),
         json!(["ok"])
     );
+    // Answered at once: no attempt timed out, the paused clock never moved.
+    assert_eq!(started.elapsed(), Duration::ZERO);
     assert!(sim.inspect(|d| d.backend().power).await.unwrap());
     assert_eq!(
         dev.call("get_prop", json!(["power", "temperature", "nope"]))
