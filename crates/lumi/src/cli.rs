@@ -84,6 +84,9 @@ pub enum Command {
     ///
     /// key = hex(AES-128-CBC(password, IV 17996d093d28ddb3ba695a2e6f58562e, token)).
     Key(KeyArgs),
+    /// Talk to miIO devices (Wi-Fi devices, and the gateways themselves) on UDP 54321:
+    /// discover, info, call, token.
+    Miio(crate::cmd::miio::MiioArgs),
 }
 
 #[derive(Debug, Args)]

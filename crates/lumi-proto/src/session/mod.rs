@@ -16,11 +16,14 @@
 //! - [`gateway`]: one gateway of the LAN API (v1/v2): correlation by source address, sid and
 //!   reply kind, bounded retries, token freshness with one refresh-and-retry on
 //!   `Invalid key`, heartbeat liveness.
+//! - [`miio`]: one miIO device: handshake and stamp, one request on the wire at a time,
+//!   strictly increasing message ids matched against replies, retries with re-handshake.
 
 use std::fmt;
 use std::net::SocketAddr;
 
 pub mod gateway;
+pub mod miio;
 
 /// Identifies one request made through a session; its completion event carries the same id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -2,6 +2,7 @@
 
 mod decode;
 mod key;
+pub mod miio;
 mod sim;
 
 use crate::cli::{Cli, Command};
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Decode(args) => decode::run(args, g),
         Command::Key(args) => key::run(args, g),
         Command::Sim(args) => sim::run(args, g),
+        Command::Miio(args) => miio::run(args, g),
     }
 }
 
