@@ -132,6 +132,13 @@ pub fn device_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a DeviceErr
         if let Some(d) = err.downcast_ref::<DeviceError>() {
             return Some(d);
         }
+        // The device driver's error carries the device's answer as a field, not a source.
+        if let Some(d) = err
+            .downcast_ref::<super::MiioError>()
+            .and_then(super::MiioError::device_error)
+        {
+            return Some(d);
+        }
         cur = err.source();
     }
     None

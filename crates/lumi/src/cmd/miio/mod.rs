@@ -6,6 +6,9 @@
 
 mod call;
 mod discover;
+mod enable_lan;
+mod events;
+mod gateway_devices;
 mod info;
 mod token;
 
@@ -13,6 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use lumi_client::miio::gateway::{GatewayIdentity, MiioGateway};
 use lumi_client::miio::{MiioDevice, MiioOptions};
 use lumi_proto::miio::MiioToken;
 use lumi_proto::sanitize;
@@ -50,6 +54,15 @@ pub enum MiioCommand {
     Call(call::CallArgs),
     /// Print the token of an unprovisioned device (from its hello reply).
     Token(token::TokenArgs),
+    /// List a gateway's sub-devices over miIO: sid, model, type id, firmware.
+    GatewayDevices(gateway_devices::GatewayDevicesArgs),
+    /// Enable the gateway's LAN API without the Mi Home app: read its LAN key (the password
+    /// of `lumi write`/`set`), or set one (a random one when none is set, or --key).
+    EnableLan(enable_lan::EnableLanArgs),
+    /// Receive button, cube and sensor events pushed by the gateway: lumi poses as a miIO
+    /// device on UDP 54321, registers scenes on the gateway, prints each event, and removes
+    /// the scenes when it stops.
+    Events(events::EventsArgs),
 }
 
 /// Runs `lumi miio <command>`.
@@ -62,6 +75,9 @@ pub fn run(args: MiioArgs, g: &Global) -> anyhow::Result<()> {
         MiioCommand::Info(a) => rt.block_on(info::run(a, g)),
         MiioCommand::Call(a) => rt.block_on(call::run(a, g)),
         MiioCommand::Token(a) => rt.block_on(token::run(a, g)),
+        MiioCommand::GatewayDevices(a) => rt.block_on(gateway_devices::run(a, g)),
+        MiioCommand::EnableLan(a) => rt.block_on(enable_lan::run(a, g)),
+        MiioCommand::Events(a) => rt.block_on(events::run(a, g)),
     }
 }
 
@@ -84,7 +100,18 @@ impl DeviceArgs {
         device_addr(&self.ip, self.port)
     }
 
-    fn token(&self) -> anyhow::Result<MiioToken> {
+    fn token(&self, g: &Global) -> anyhow::Result<MiioToken> {
+        if self.token.is_none() {
+            // A `[[gateway]]` entry of the config file with this IP and a `miio_token`.
+            let settings = crate::settings::resolve(g)?;
+            let ip = self.addr()?.ip();
+            if let Some(t) = settings
+                .gateway(None, Some(ip))
+                .and_then(|e| e.miio_token.clone())
+            {
+                return Ok(t);
+            }
+        }
         let Some(t) = self.token.as_deref() else {
             return Err(bad_input(
                 "--token is required (or set LUMI_MIIO_TOKEN): the device's 32-hex-digit miIO \
@@ -98,13 +125,25 @@ impl DeviceArgs {
     /// Connects to the device, with the global --timeout split over the attempts.
     async fn connect(&self, g: &Global) -> anyhow::Result<MiioDevice> {
         let addr = self.addr()?;
-        let token = self.token()?;
+        let token = self.token(g)?;
         let opts = MiioOptions {
             bind: bind_address(g)?,
             ..MiioOptions::default()
         }
         .with_total_timeout(timeout(g, Duration::from_secs(6))?);
         Ok(MiioDevice::connect(addr, token, opts).await?)
+    }
+
+    /// Connects to a gateway over miIO.
+    async fn gateway(&self, g: &Global) -> anyhow::Result<MiioGateway<MiioDevice>> {
+        let token = self.token(g)?;
+        let dev = self.connect(g).await?;
+        let identity = GatewayIdentity {
+            addr: dev.peer(),
+            token,
+            device_id: dev.device_id(),
+        };
+        Ok(MiioGateway::new(dev, identity))
     }
 }
 
