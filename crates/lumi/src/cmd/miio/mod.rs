@@ -107,7 +107,7 @@ impl DeviceArgs {
             let ip = self.addr()?.ip();
             if let Some(t) = settings
                 .gateway(None, Some(ip))
-                .and_then(|e| e.miio_token.clone())
+                .and_then(|e| e.miio_token)
             {
                 return Ok(t);
             }
