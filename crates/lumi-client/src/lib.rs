@@ -7,9 +7,11 @@
 //!
 //! ## Layout
 //!
-//! - [`net`]: socket recipes (socket2) and interface selection.
-//! - [`discovery`]: `whois` / `iam`.
-//! - [`gateway`]: LAN API gateways: handle, driver task, device registry, events.
+//! - [`net`]: interface selection (by name, address or `auto`) and the two socket recipes
+//!   (multicast report listener, command socket).
+//! - [`discovery`]: `whois` / `iam`, and static gateways probed by address.
+//! - [`gateway`]: LAN API gateways: the [`gateway::Client`] handle and its driver task (one
+//!   sans-IO session per gateway), the device registry, the event stream.
 //! - [`miio`]: miIO devices (handshake, calls), the gateway over miIO, the push server.
 
 pub mod discovery;
