@@ -128,7 +128,10 @@ fn socket(net: &NetConfig) -> Result<UdpSocket, DiscoveryError> {
 
 /// Sends `whois` and collects the gateways that answer within `window`, sorted by sid.
 /// An empty list is not an error: nobody answered.
-pub async fn discover(net: &NetConfig, window: Duration) -> Result<Vec<FoundGateway>, DiscoveryError> {
+pub async fn discover(
+    net: &NetConfig,
+    window: Duration,
+) -> Result<Vec<FoundGateway>, DiscoveryError> {
     let sock = socket(net)?;
     let start = Instant::now();
     let deadline = start + window;
@@ -254,7 +257,12 @@ pub async fn probe(
         version: Some(version),
     };
     // Its own state, for model and proto_version: a bonus, so one attempt and no error.
-    let read = lan::encode(&Message::Read(Read { sid: list.sid.clone() }), version);
+    let read = lan::encode(
+        &Message::Read(Read {
+            sid: list.sid.clone(),
+        }),
+        version,
+    );
     if sock.send_to(&read, addr).await.is_ok() {
         let until = Instant::now() + attempt;
         while let Ok(Ok((n, from))) = tokio::time::timeout_at(until, sock.recv_from(&mut buf)).await
@@ -306,22 +314,29 @@ mod tests {
             br#"{"cmd":"iam","ip":"192.168.1.21","port":"9898","model":"gateway","sid":"286c2285aaaa","proto_version":"1.1.2"}"#,
         )
         .unwrap();
-        let Message::Iam(iam) = d.message else { panic!() };
+        let Message::Iam(iam) = d.message else {
+            panic!()
+        };
         let g = gateway_from_iam(from, &iam).unwrap();
         assert_eq!(g.addr, "192.168.1.21:9898".parse().unwrap());
         assert_eq!(g.version, Some(ProtoVersion::V1));
         assert_eq!(g.model.as_deref(), Some("gateway"));
 
         // No ip, no port, no version: the source and 9898.
-        let d = lan::decode(br#"{"cmd":"iam","sid":"7811dcb2a7d9","model":"acpartner.v3"}"#).unwrap();
-        let Message::Iam(iam) = d.message else { panic!() };
+        let d =
+            lan::decode(br#"{"cmd":"iam","sid":"7811dcb2a7d9","model":"acpartner.v3"}"#).unwrap();
+        let Message::Iam(iam) = d.message else {
+            panic!()
+        };
         let g = gateway_from_iam(from, &iam).unwrap();
         assert_eq!(g.addr, "192.168.1.20:9898".parse().unwrap());
         assert_eq!(g.version, None);
 
         // No sid: not usable.
         let d = lan::decode(br#"{"cmd":"iam","ip":"192.168.1.21","port":"9898"}"#).unwrap();
-        let Message::Iam(iam) = d.message else { panic!() };
+        let Message::Iam(iam) = d.message else {
+            panic!()
+        };
         assert!(gateway_from_iam(from, &iam).is_none());
     }
 }

@@ -351,8 +351,14 @@ mod tests {
 
     #[test]
     fn specs_parse() {
-        assert_eq!("auto".parse::<InterfaceSpec>().unwrap(), InterfaceSpec::Auto);
-        assert_eq!("AUTO".parse::<InterfaceSpec>().unwrap(), InterfaceSpec::Auto);
+        assert_eq!(
+            "auto".parse::<InterfaceSpec>().unwrap(),
+            InterfaceSpec::Auto
+        );
+        assert_eq!(
+            "AUTO".parse::<InterfaceSpec>().unwrap(),
+            InterfaceSpec::Auto
+        );
         assert_eq!(
             "127.0.0.1".parse::<InterfaceSpec>().unwrap(),
             InterfaceSpec::Addr(Ipv4Addr::LOCALHOST)

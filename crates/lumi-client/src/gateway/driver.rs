@@ -135,10 +135,12 @@ struct DropLog {
     last_log: Option<Instant>,
 }
 
+type ProbeResult = (StaticGateway, Result<ProbedGateway, DiscoveryError>);
+
 enum Input {
     Command(Option<Command>),
     Datagram(io::Result<(usize, SocketAddr)>, bool),
-    Probe(Option<Result<(StaticGateway, Result<ProbedGateway, DiscoveryError>), tokio::task::JoinError>>),
+    Probe(Option<Result<ProbeResult, tokio::task::JoinError>>),
     Timer,
 }
 
@@ -200,7 +202,7 @@ struct Driver {
     rx: mpsc::Receiver<Command>,
     events: broadcast::Sender<Event>,
     gws: Vec<Gw>,
-    probes: JoinSet<(StaticGateway, Result<ProbedGateway, DiscoveryError>)>,
+    probes: JoinSet<ProbeResult>,
     started: Instant,
     whois_sent: u32,
     last_whois: Option<Instant>,
@@ -244,8 +246,7 @@ impl Driver {
                 Input::Datagram(Ok((n, from)), on_report) => {
                     let buf = if on_report { &rbuf } else { &cbuf };
                     if let Some(bytes) = buf.get(..n) {
-                        let bytes = bytes.to_vec();
-                        self.datagram(now, from, &bytes).await;
+                        self.datagram(now, from, bytes).await;
                     }
                 }
                 Input::Datagram(Err(e), on_report) => {
@@ -408,7 +409,14 @@ impl Driver {
                 if let Some((i, Command::Read { sid, reply })) =
                     self.route(now, &s, Command::Read { sid, reply })
                 {
-                    self.submit(i, now, Op::Read, sid, Props::new(), PendingKind::User(reply));
+                    self.submit(
+                        i,
+                        now,
+                        Op::Read,
+                        sid,
+                        Props::new(),
+                        PendingKind::User(reply),
+                    );
                 }
             }
             Command::Write { sid, props, reply } => {
@@ -500,8 +508,10 @@ impl Driver {
             );
             return;
         };
-        let refs: Vec<(&str, TypedValue)> =
-            values.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let refs: Vec<(&str, TypedValue)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
         let props = match catalogue::encode_write(&model, version, &refs) {
             Ok(p) => p,
             Err(source) => {
@@ -566,18 +576,16 @@ impl Driver {
                     }
                     return;
                 }
-                Message::Heartbeat(m) if m.token.is_some() => {
-                    match self.gw_index(&m.sid) {
-                        Some(i) if self.gws[i].addr.ip() == from.ip() => {
-                            self.gws[i].last_heartbeat = Some(now);
-                            self.hints.retain(|h| h.sid != m.sid);
-                        }
-                        _ => {
-                            self.heartbeat_hint(now, m, from).await;
-                            return;
-                        }
+                Message::Heartbeat(m) if m.token.is_some() => match self.gw_index(&m.sid) {
+                    Some(i) if self.gws[i].addr.ip() == from.ip() => {
+                        self.gws[i].last_heartbeat = Some(now);
+                        self.hints.retain(|h| h.sid != m.sid);
                     }
-                }
+                    _ => {
+                        self.heartbeat_hint(now, m, from).await;
+                        return;
+                    }
+                },
                 Message::Whois => return,
                 _ => {}
             }
@@ -608,7 +616,9 @@ impl Driver {
         let d = &mut self.drops;
         d.total += 1;
         d.since_log += 1;
-        if d.last_log.is_none_or(|t| now.saturating_duration_since(t) >= DROP_LOG_INTERVAL) {
+        if d.last_log
+            .is_none_or(|t| now.saturating_duration_since(t) >= DROP_LOG_INTERVAL)
+        {
             tracing::info!(
                 "dropped {} datagram(s) (latest: {cmd:?} from {from}, {reason:?}; {} in total)",
                 d.since_log,
@@ -617,7 +627,9 @@ impl Driver {
             d.last_log = Some(now);
             d.since_log = 0;
         }
-        if d.last_event.is_none_or(|t| now.saturating_duration_since(t) >= DROP_EVENT_INTERVAL) {
+        if d.last_event
+            .is_none_or(|t| now.saturating_duration_since(t) >= DROP_EVENT_INTERVAL)
+        {
             d.last_event = Some(now);
             let total = d.total;
             self.emit(Event::Dropped {
@@ -716,11 +728,10 @@ impl Driver {
                 }
             }
             None => {
-                let configured = self
-                    .cfg
-                    .gateways
-                    .iter()
-                    .any(|s| s.sid.as_ref() == Some(&found.sid) || s.addr.ip() == found.addr.ip());
+                let configured =
+                    self.cfg.gateways.iter().any(|s| {
+                        s.sid.as_ref() == Some(&found.sid) || s.addr.ip() == found.addr.ip()
+                    });
                 if self.cfg.discover || configured {
                     self.adopt(now, found, Origin::Discovery);
                 }
@@ -728,12 +739,7 @@ impl Driver {
         }
     }
 
-    fn probed(
-        &mut self,
-        now: Instant,
-        g: StaticGateway,
-        r: Result<ProbedGateway, DiscoveryError>,
-    ) {
+    fn probed(&mut self, now: Instant, g: StaticGateway, r: Result<ProbedGateway, DiscoveryError>) {
         match r {
             Ok(p) => {
                 let mut found = p.gateway;
@@ -775,7 +781,8 @@ impl Driver {
         version: Option<ProtoVersion>,
     ) -> SessionConfig {
         let password = password.cloned().unwrap_or_else(|| {
-            GatewayPassword::new(NO_PASSWORD).unwrap_or_else(|_| unreachable!("16 printable characters"))
+            GatewayPassword::new(NO_PASSWORD)
+                .unwrap_or_else(|_| unreachable!("16 printable characters"))
         });
         let mut c = SessionConfig::new(addr, sid, password);
         c.version = version;
@@ -853,7 +860,14 @@ impl Driver {
                 PendingKind::RegistryRead,
             );
             let sid = self.gws[i].sid.clone();
-            self.submit(i, now, Op::GetIdList, sid, Props::new(), PendingKind::IdList);
+            self.submit(
+                i,
+                now,
+                Op::GetIdList,
+                sid,
+                Props::new(),
+                PendingKind::IdList,
+            );
         }
     }
 
@@ -919,27 +933,23 @@ impl Driver {
                 self.stats.heartbeats += 1;
                 self.device_message(now, i, sid, model, props, Source::Heartbeat);
             }
-            SessionEvent::Online => {
-                if self.gws[i].online != Some(true) {
-                    self.gws[i].online = Some(true);
-                    tracing::info!(%gateway, "gateway online");
-                    self.emit(Event::GatewayOnline { gateway });
-                }
+            SessionEvent::Online if self.gws[i].online != Some(true) => {
+                self.gws[i].online = Some(true);
+                tracing::info!(%gateway, "gateway online");
+                self.emit(Event::GatewayOnline { gateway });
             }
-            SessionEvent::Offline { silent_for } => {
-                if self.gws[i].online != Some(false) {
-                    self.gws[i].online = Some(false);
-                    tracing::warn!(
-                        %gateway,
-                        "gateway offline: no heartbeat for {silent_for:?}; it is off, or its \
-                         multicast does not reach this host (check --interface, IGMP snooping, \
-                         Docker host networking)"
-                    );
-                    self.emit(Event::GatewayOffline {
-                        gateway,
-                        silent_for,
-                    });
-                }
+            SessionEvent::Offline { silent_for } if self.gws[i].online != Some(false) => {
+                self.gws[i].online = Some(false);
+                tracing::warn!(
+                    %gateway,
+                    "gateway offline: no heartbeat for {silent_for:?}; it is off, or its \
+                     multicast does not reach this host (check --interface, IGMP snooping, \
+                     Docker host networking)"
+                );
+                self.emit(Event::GatewayOffline {
+                    gateway,
+                    silent_for,
+                });
             }
             SessionEvent::TokenRefreshed { source } => {
                 let origin = match source {
@@ -1108,7 +1118,8 @@ impl Driver {
                     Ok(Reply::Read(m)) => {
                         let version = g.session.version().unwrap_or(ProtoVersion::V1);
                         if m.sid == g.sid {
-                            g.own.absorb(version, m.model.as_deref(), &m.props, Source::Read);
+                            g.own
+                                .absorb(version, m.model.as_deref(), &m.props, Source::Read);
                             if g.model.is_none() {
                                 g.model = m.model.clone();
                             }
@@ -1178,7 +1189,14 @@ impl Driver {
                 break;
             };
             self.gws[i].loading.in_flight += 1;
-            self.submit(i, now, Op::Read, sid, Props::new(), PendingKind::RegistryRead);
+            self.submit(
+                i,
+                now,
+                Op::Read,
+                sid,
+                Props::new(),
+                PendingKind::RegistryRead,
+            );
         }
         let g = &mut self.gws[i];
         if g.status == RegistryStatus::Loading

@@ -92,7 +92,9 @@ pub enum ClientError {
         sid: Sid,
     },
     /// A toggle needs the current state, and the device has not reported it.
-    #[error("{sid}: the current value of {property} is unknown, so it cannot be toggled; set it to on or off")]
+    #[error(
+        "{sid}: the current value of {property} is unknown, so it cannot be toggled; set it to on or off"
+    )]
     UnknownState {
         /// The device.
         sid: Sid,

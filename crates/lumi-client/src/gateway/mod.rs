@@ -323,7 +323,10 @@ impl Client {
         }
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, ClientError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ClientError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(make(tx))
@@ -369,7 +372,8 @@ impl Client {
     /// write, the result follows as an [`Event::Report`].
     pub async fn write(&self, sid: &Sid, props: Props) -> Result<DeviceData, ClientError> {
         let sid = sid.clone();
-        self.ask(|reply| Command::Write { sid, props, reply }).await?
+        self.ask(|reply| Command::Write { sid, props, reply })
+            .await?
     }
 
     /// Writes one property in lumi's vocabulary (`state` = `on`), through
@@ -394,7 +398,8 @@ impl Client {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect();
-        self.ask(|reply| Command::Set { sid, values, reply }).await?
+        self.ask(|reply| Command::Set { sid, values, reply })
+            .await?
     }
 
     /// The gateway's light ring in a colour at a brightness (0–100 %; 0 is off).
@@ -481,7 +486,10 @@ impl Client {
             SwitchAction::On => "on",
             SwitchAction::Off => "off",
             SwitchAction::Toggle => {
-                let mut current = info.state.get(property).and_then(|v| v.as_str().map(str::to_owned));
+                let mut current = info
+                    .state
+                    .get(property)
+                    .and_then(|v| v.as_str().map(str::to_owned));
                 if current.is_none() {
                     current = self
                         .read(sid)

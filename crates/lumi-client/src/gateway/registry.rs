@@ -321,8 +321,18 @@ mod tests {
         );
         assert_eq!(m.value("occupancy"), Some(&TypedValue::Bool(true)));
         // Unknown keys are kept raw, newest value once.
-        m.absorb(ProtoVersion::V1, None, &Props::new().with("x", 1), Source::Report);
-        m.absorb(ProtoVersion::V1, None, &Props::new().with("x", 2), Source::Report);
+        m.absorb(
+            ProtoVersion::V1,
+            None,
+            &Props::new().with("x", 1),
+            Source::Report,
+        );
+        m.absorb(
+            ProtoVersion::V1,
+            None,
+            &Props::new().with("x", 2),
+            Source::Report,
+        );
         assert_eq!(serde_json::to_string(&m.raw).unwrap(), r#"{"x":2}"#);
     }
 
