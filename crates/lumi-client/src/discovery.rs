@@ -78,9 +78,10 @@ pub enum DiscoveryError {
     },
     /// A probed gateway did not answer.
     #[error(
-        "gateway at {addr} did not answer get_id_list/discovery within {after:?}; check the \
+        "gateway at {addr} did not answer get_id_list/discovery within {}; check the \
          address, that the gateway's LAN protocol (developer mode) is enabled in the Mi Home \
          app, and that UDP port {port} is not blocked",
+        crate::seconds(*.after),
         port = addr.port()
     )]
     NoAnswer {

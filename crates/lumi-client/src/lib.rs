@@ -18,3 +18,13 @@ pub mod discovery;
 pub mod gateway;
 pub mod miio;
 pub mod net;
+
+/// A duration for messages: `1.5 s`, `65 s`, `250 ms`.
+pub(crate) fn seconds(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        let s = (d.as_secs_f64() * 10.0).round() / 10.0;
+        format!("{s} s")
+    }
+}

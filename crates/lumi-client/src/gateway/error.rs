@@ -16,9 +16,10 @@ use crate::net::NetError;
 pub enum ClientError {
     /// The gateway did not answer, after every retry.
     #[error(
-        "{op} of {sid} on gateway {gateway} at {peer}: no reply after {after:?}; check that the \
+        "{op} of {sid} on gateway {gateway} at {peer}: no reply after {}; check that the \
          gateway is powered and reachable at that address, and that its LAN protocol \
-         (developer mode) is enabled"
+         (developer mode) is enabled",
+        crate::seconds(*.after)
     )]
     Timeout {
         /// The operation.
@@ -61,8 +62,8 @@ pub enum ClientError {
     /// No gateway lists this device.
     #[error(
         "unknown device {sid}: none of the {gateways} gateway(s) found lists it ({devices} \
-         devices known); list them with `lumi devices` (Client::devices), and if a gateway is \
-         missing check --interface or name it with --gateway"
+         devices known); list them with `lumi devices`, and if a gateway is missing check \
+         --interface or name it with --gateway"
     )]
     UnknownDevice {
         /// The sid asked for.

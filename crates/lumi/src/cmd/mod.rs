@@ -1,8 +1,14 @@
 //! One file per subcommand.
 
 mod decode;
+mod devices;
+mod discover;
 mod key;
+mod lan;
+mod listen;
+mod read;
 mod sim;
+mod write;
 
 use crate::cli::{Cli, Command};
 
@@ -13,6 +19,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Decode(args) => decode::run(args, g),
         Command::Key(args) => key::run(args, g),
         Command::Sim(args) => sim::run(args, g),
+        Command::Discover => discover::run(g),
+        Command::Devices => devices::run(g),
+        Command::Listen(args) => listen::run(args, g),
+        Command::Read(args) => read::run(args, g),
+        Command::Write(args) => write::run(args, g),
     }
 }
 
