@@ -7,12 +7,24 @@
 //!
 //! ## Layout
 //!
-//! - [`net`]: socket recipes (socket2) and interface selection.
-//! - [`discovery`]: `whois` / `iam`.
-//! - [`gateway`]: LAN API gateways: handle, driver task, device registry, events.
+//! - [`net`]: interface selection (by name, address or `auto`) and the two socket recipes
+//!   (multicast report listener, command socket).
+//! - [`discovery`]: `whois` / `iam`, and static gateways probed by address.
+//! - [`gateway`]: LAN API gateways: the [`gateway::Client`] handle and its driver task (one
+//!   sans-IO session per gateway), the device registry, the event stream.
 //! - [`miio`]: miIO devices (handshake, calls), the gateway over miIO, the push server.
 
 pub mod discovery;
 pub mod gateway;
 pub mod miio;
 pub mod net;
+
+/// A duration for messages: `1.5 s`, `65 s`, `250 ms`.
+pub(crate) fn seconds(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        let s = (d.as_secs_f64() * 10.0).round() / 10.0;
+        format!("{s} s")
+    }
+}

@@ -80,12 +80,67 @@ pub enum Command {
     /// Everything happens on --interface (127.0.0.1 by default): nothing is sent on your real
     /// network unless you name its interface.
     Sim(SimArgs),
+    /// Find gateways: multicast `whois` on the interface, and every --gateway address probed.
+    ///
+    /// Lists each gateway's sid, command address, model and protocol version. Waits --timeout
+    /// (3 s) for answers. Exit 1 when none answers.
+    #[command(after_help = "Examples:
+  lumi discover --interface eth0
+  lumi discover --interface 192.168.1.5 --timeout 5s --json
+  lumi discover --gateway 192.168.1.20        # a gateway multicast does not reach")]
+    Discover,
+    /// List every device of every gateway: model, kind, typed state, battery, last seen.
+    ///
+    /// Finds the gateways (as `discover`), reads each one's device list and every device.
+    #[command(after_help = "Examples:
+  lumi devices --interface eth0
+  lumi devices --json | jq 'select(.battery != null and .battery < 20) | .sid'")]
+    Devices,
+    /// Print live events (reports, heartbeats, gateways online/offline) until Ctrl-C.
+    ///
+    /// Human output: one aligned line per event (token refreshes and dropped datagrams only
+    /// with --all). --json: every event as one JSON object per line, with a `time` field
+    /// (seconds since 1970).
+    #[command(after_help = "Examples:
+  lumi listen --interface eth0
+  lumi listen --json --duration 1m > events.jsonl")]
+    Listen(ListenArgs),
+    /// Read a device (or a gateway, by its own sid) and print its typed state.
+    #[command(after_help = "Examples:
+  lumi read 158d0001c1cdfb
+  lumi read 7811dcb06972 --json        # the gateway itself: light, illuminance, protocol")]
+    Read(ReadArgs),
+    /// Write raw properties to a device: key=value pairs in the gateway's own keys.
+    ///
+    /// Values that look like numbers are sent as JSON numbers, anything else as strings; a
+    /// value in double quotes is a JSON string (`curtain_level='"50"'` sends "50", as v1
+    /// curtains want). Needs the gateway's password. Prints the state before the write (what
+    /// the gateway answers) and the device's report of the change when it comes.
+    #[command(after_help = "Examples:
+  lumi write 158d00015879f9 status=on --password 0987654321qwerty   # v1 plug
+  lumi write 158d00015879f9 channel_0=off                         # v2 plug
+  lumi write 7811dcb06972 rgb=1694433280                          # gateway light: red, 100 %")]
+    Write(WriteArgs),
+    /// Set a device in lumi's vocabulary: plug and switch channels (on, off, toggle),
+    /// curtains (open, close, stop, level=N), or any writable property (PROPERTY=VALUE).
+    Set(crate::cmd::set::SetArgs),
+    /// The gateway's light ring: a colour and brightness, or off.
+    Light(crate::cmd::light::LightArgs),
+    /// Play a gateway ringtone or alarm sound, or stop it; --list shows them.
+    Sound(crate::cmd::sound::SoundArgs),
+    /// Open (or close) pairing of new sub-devices on a gateway.
+    Pair(crate::cmd::pair::PairArgs),
+    /// Remove a sub-device from its gateway.
+    Unpair(crate::cmd::pair::UnpairArgs),
+    /// Diagnose the setup: interfaces, whether `iam` and multicast heartbeats arrive on each,
+    /// whether gateways answer unicast, whether the password works, and what to fix.
+    Doctor(crate::cmd::doctor::DoctorArgs),
     /// Compute the LAN API write key for a gateway password and token.
     ///
     /// key = hex(AES-128-CBC(password, IV 17996d093d28ddb3ba695a2e6f58562e, token)).
     Key(KeyArgs),
     /// Talk to miIO devices (Wi-Fi devices, and the gateways themselves) on UDP 54321:
-    /// discover, info, call, token.
+    /// discover, info, call, token, gateway-devices, enable-lan, events (push events).
     Miio(crate::cmd::miio::MiioArgs),
 }
 
@@ -100,6 +155,31 @@ pub struct DecodeArgs {
     /// Treat the input as a miIO packet even without a token (hello packets only).
     #[arg(long)]
     pub miio: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Stop after this long (e.g. 30s, 10m); run until Ctrl-C when absent.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Also show token refreshes and dropped datagrams (always in --json).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The device's sid (`lumi devices` lists them), or a gateway's.
+    pub sid: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The device's sid (`lumi devices` lists them), or a gateway's.
+    pub sid: String,
+    /// Properties as key=value (raw keys of the gateway's protocol: status, channel_0, rgb…).
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub props: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,21 @@
 //! One file per subcommand.
 
+pub mod control;
 mod decode;
+mod devices;
+mod discover;
+pub mod doctor;
 mod key;
+mod lan;
+pub mod light;
+mod listen;
 pub mod miio;
+pub mod pair;
+mod read;
+pub mod set;
 mod sim;
+pub mod sound;
+mod write;
 
 use crate::cli::{Cli, Command};
 
@@ -15,6 +27,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(args) => key::run(args, g),
         Command::Sim(args) => sim::run(args, g),
         Command::Miio(args) => miio::run(args, g),
+        Command::Discover => discover::run(g),
+        Command::Devices => devices::run(g),
+        Command::Listen(args) => listen::run(args, g),
+        Command::Read(args) => read::run(args, g),
+        Command::Write(args) => write::run(args, g),
+        Command::Light(args) => light::run(args, g),
+        Command::Sound(args) => sound::run(args, g),
+        Command::Set(args) => set::run(args, g),
+        Command::Pair(args) => pair::pair(args, g),
+        Command::Unpair(args) => pair::unpair(args, g),
+        Command::Doctor(args) => doctor::run(args, g),
     }
 }
 

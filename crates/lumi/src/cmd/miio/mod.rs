@@ -105,10 +105,7 @@ impl DeviceArgs {
             // A `[[gateway]]` entry of the config file with this IP and a `miio_token`.
             let settings = crate::settings::resolve(g)?;
             let ip = self.addr()?.ip();
-            if let Some(t) = settings
-                .gateway(None, Some(ip))
-                .and_then(|e| e.miio_token)
-            {
+            if let Some(t) = settings.gateway(None, Some(ip)).and_then(|e| e.miio_token) {
                 return Ok(t);
             }
         }
