@@ -6,8 +6,6 @@
 mod cli;
 mod cmd;
 mod exit;
-// Used by the network commands, which land next.
-#[allow(dead_code)]
 mod settings;
 
 use clap::Parser;
