@@ -933,6 +933,9 @@ impl Driver {
                 self.stats.heartbeats += 1;
                 self.device_message(now, i, sid, model, props, Source::Heartbeat);
             }
+            // Without the multicast listener no heartbeat can arrive: liveness is unknown,
+            // not "offline".
+            SessionEvent::Online | SessionEvent::Offline { .. } if !self.cfg.listen => {}
             SessionEvent::Online if self.gws[i].online != Some(true) => {
                 self.gws[i].online = Some(true);
                 tracing::info!(%gateway, "gateway online");
@@ -1229,5 +1232,15 @@ fn gateway_info(g: &Gw, now: Instant) -> GatewayInfo {
         state: g.own.state(),
         devices: g.devices.len(),
         registry: g.status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placeholder_password_is_a_valid_one() {
+        assert!(GatewayPassword::new(NO_PASSWORD).is_ok());
     }
 }
