@@ -68,6 +68,11 @@ const NO_PASSWORD: &str = "lumi-no-password";
 const WHOIS_MIN_INTERVAL: Duration = Duration::from_secs(2);
 /// `whois` tries before a gateway seen only by its heartbeats is adopted (or moved) anyway.
 const WHOIS_TRIES: u32 = 3;
+/// Gateways heard by their heartbeats but not yet adopted, at most (a bound against spoofed
+/// heartbeats with ever new sids).
+const MAX_HINTS: usize = 32;
+/// Sub-devices kept per gateway, at most (real gateways pair up to about 128).
+const MAX_DEVICES: usize = 1024;
 /// At most one [`Event::Dropped`] per this long.
 const DROP_EVENT_INTERVAL: Duration = Duration::from_secs(1);
 /// At most one log line about dropped datagrams per this long.
@@ -576,10 +581,16 @@ impl Driver {
                     }
                     return;
                 }
+                // A gateway heartbeat goes to the session of its sid (even if another
+                // gateway was seen at this IP before).
                 Message::Heartbeat(m) if m.token.is_some() => match self.gw_index(&m.sid) {
                     Some(i) if self.gws[i].addr.ip() == from.ip() => {
                         self.gws[i].last_heartbeat = Some(now);
                         self.hints.retain(|h| h.sid != m.sid);
+                        self.gws[i]
+                            .session
+                            .handle_datagram(std_now(now), from, bytes);
+                        return;
                     }
                     _ => {
                         self.heartbeat_hint(now, m, from).await;
@@ -670,6 +681,11 @@ impl Driver {
         }
         let idx = match self.hints.iter().position(|h| h.sid == sid) {
             Some(i) => i,
+            None if self.hints.len() >= MAX_HINTS => {
+                // Heartbeats with ever new sids are not gateways coming and going.
+                self.dropped(now, DropReason::Foreign, from, "heartbeat");
+                return;
+            }
             None => {
                 tracing::info!(gateway = %sid, %from, "heartbeat from a gateway that is unknown or moved; asking whois");
                 self.hints.push(Hint {
@@ -990,6 +1006,13 @@ impl Driver {
         props: Props,
         source: Source,
     ) {
+        let g = &self.gws[i];
+        if sid != g.sid && g.devices.len() >= MAX_DEVICES && !g.devices.contains_key(&sid) {
+            // Real gateways pair a few dozen devices; a flood of new sids is not news.
+            let from = g.addr;
+            self.dropped(now, DropReason::Unmatched, from, "report");
+            return;
+        }
         let g = &mut self.gws[i];
         let version = g.session.version().unwrap_or(ProtoVersion::V1);
         let gateway = g.sid.clone();
@@ -1156,7 +1179,7 @@ impl Driver {
         match result {
             Ok(Reply::IdList(list)) => {
                 g.loading.list_done = true;
-                for e in list.devices {
+                for e in list.devices.into_iter().take(MAX_DEVICES) {
                     if e.sid == g.sid {
                         continue;
                     }
