@@ -621,3 +621,24 @@ async fn garbage_is_counted_and_reported_at_a_limited_rate() {
     client.shutdown().await;
     h.stop().await;
 }
+
+#[tokio::test]
+async fn requests_go_out_as_soon_as_a_gateway_lists_the_sid() {
+    let h = house().await;
+    let mut cfg = h.config();
+    cfg.discovery_window = Duration::from_secs(10);
+    let client = Client::start(cfg).unwrap();
+    let (_, door, _) = h.find(DeviceKind::DoorWindow);
+    let start = tokio::time::Instant::now();
+    // Issued before any gateway is known: deferred, then sent when the device list names it,
+    // not when the 10 s discovery window closes.
+    let r = client.read(&door).await.unwrap();
+    assert_eq!(r.sid, door);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    client.shutdown().await;
+    h.stop().await;
+}

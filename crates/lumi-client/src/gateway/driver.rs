@@ -265,7 +265,9 @@ impl Driver {
                 Input::Timer => self.timer(now).await,
             }
             self.flush(now).await;
-            self.settle(now);
+            if self.settle(now) {
+                self.flush(now).await;
+            }
         };
         tracing::debug!("LAN client driver stopped");
         // Close the sockets before saying so.
@@ -355,16 +357,34 @@ impl Driver {
             && self.gws.iter().all(|g| g.status != RegistryStatus::Loading)
     }
 
-    fn settle(&mut self, now: Instant) {
-        if (self.waiters.is_empty() && self.deferred.is_empty()) || !self.settled(now) {
-            return;
+    /// Answers `ready()` waiters once settled, and dispatches deferred requests whose sid a
+    /// gateway now lists (or, once settled, fails them). True when a request was dispatched
+    /// (its datagram is then waiting to be flushed).
+    fn settle(&mut self, now: Instant) -> bool {
+        if self.waiters.is_empty() && self.deferred.is_empty() {
+            return false;
         }
-        for w in self.waiters.drain(..) {
-            let _ = w.send(());
+        let settled = self.settled(now);
+        if settled {
+            for w in self.waiters.drain(..) {
+                let _ = w.send(());
+            }
         }
+        let mut dispatched = false;
         for c in std::mem::take(&mut self.deferred) {
+            let known = match &c {
+                Command::Read { sid, .. }
+                | Command::Write { sid, .. }
+                | Command::Set { sid, .. } => self.locate(sid).is_some(),
+                _ => true,
+            };
+            if known || settled {
+                dispatched = true;
+            }
+            // Not known and not settled: `command` defers it again.
             self.command(now, c);
         }
+        dispatched
     }
 
     // --- commands -------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use lumi_client::gateway::{Event, EventsError};
-use lumi_sim::scenario::parse_duration;
+use crate::settings::parse_duration;
 
 use super::lan::{self, Lan, Needs};
 use crate::cli::{Global, ListenArgs};
