@@ -938,20 +938,23 @@ impl Driver {
 
     // --- session output ----------------------------------------------------------------------
 
+    /// Sends every session's datagrams and handles its events, until neither is left
+    /// (handling an event can queue requests: registry reads, a write after a version probe).
     async fn flush(&mut self, now: Instant) {
         for i in 0..self.gws.len() {
-            while let Some(t) = self.gws[i].session.poll_transmit() {
-                if let Err(e) = self.cmd.send_to(&t.payload, t.to).await {
-                    tracing::warn!(gateway = %self.gws[i].sid, to = %t.to, "send failed: {e}");
+            loop {
+                while let Some(t) = self.gws[i].session.poll_transmit() {
+                    if let Err(e) = self.cmd.send_to(&t.payload, t.to).await {
+                        tracing::warn!(gateway = %self.gws[i].sid, to = %t.to, "send failed: {e}");
+                    }
                 }
-            }
-            while let Some(e) = self.gws[i].session.poll_event() {
-                self.session_event(now, i, e);
-            }
-            // Events can queue new requests (registry reads): send them now.
-            while let Some(t) = self.gws[i].session.poll_transmit() {
-                if let Err(e) = self.cmd.send_to(&t.payload, t.to).await {
-                    tracing::warn!(gateway = %self.gws[i].sid, to = %t.to, "send failed: {e}");
+                let mut handled = false;
+                while let Some(e) = self.gws[i].session.poll_event() {
+                    handled = true;
+                    self.session_event(now, i, e);
+                }
+                if !handled {
+                    break;
                 }
             }
         }
