@@ -492,3 +492,153 @@ async fn shutdown_waits_and_later_calls_fail_cleanly() {
     again.shutdown().await;
     h.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn silent_devices_become_unavailable_by_kind_and_come_back() {
+    let h = house_with(1, |_, _| {}).await;
+    let client = Client::start(h.config()).unwrap();
+    client.ready().await.unwrap();
+    let mut events = client.subscribe();
+    let (plug, _) = h.find_on(0, DeviceKind::Plug).unwrap();
+    let (door, _) = h.find_on(0, DeviceKind::DoorWindow).unwrap();
+    let start = tokio::time::Instant::now();
+    h.gateways[0].set_online(false).await.unwrap();
+    // Mains: 25 min of silence (the plug heartbeats every 10 min).
+    let silent = expect(&mut events, 3 * 3600, "the plug unavailable", |e| match e {
+        Event::DeviceAvailability {
+            sid,
+            available: false,
+            silent_for,
+            ..
+        } if *sid == plug => Some(*silent_for),
+        Event::DeviceAvailability {
+            sid,
+            available: false,
+            ..
+        } if *sid == door => {
+            panic!("a battery device went first")
+        }
+        _ => None,
+    })
+    .await;
+    assert!(silent >= Duration::from_secs(25 * 60), "{silent:?}");
+    assert!(
+        start.elapsed() <= Duration::from_secs(26 * 60),
+        "{:?}",
+        start.elapsed()
+    );
+    // Battery: 2 h.
+    let silent = expect(&mut events, 3 * 3600, "the door unavailable", |e| match e {
+        Event::DeviceAvailability {
+            sid,
+            available: false,
+            silent_for,
+            ..
+        } if *sid == door => Some(*silent_for),
+        _ => None,
+    })
+    .await;
+    assert!(silent >= Duration::from_secs(2 * 3600), "{silent:?}");
+    assert!(!client.device(&door).await.unwrap().unwrap().available);
+    // Back: the plug's next heartbeat (within 10 min) makes it available again.
+    h.gateways[0].set_online(true).await.unwrap();
+    expect(&mut events, 3600, "the plug available again", |e| match e {
+        Event::DeviceAvailability {
+            sid,
+            available: true,
+            ..
+        } if *sid == plug => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(client.device(&plug).await.unwrap().unwrap().available);
+    client.shutdown().await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn garbage_is_counted_and_reported_at_a_limited_rate() {
+    let h = house().await;
+    let (client, mut events) = Client::start_subscribed(h.config()).unwrap();
+    client.ready().await.unwrap();
+    let stranger = lumi_sim::rt::multicast_sender(
+        std::net::SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 9), 0),
+        Ipv4Addr::LOCALHOST,
+    )
+    .unwrap();
+    let group = (h.net.group, h.net.report_port);
+    let mut bad: Vec<Vec<u8>> = vec![
+        b"\xff\xfe not json".to_vec(),
+        br#"{"cmd":"report","sid":"158d0001a2b3c4","data":"{\"status\":"#.to_vec(),
+        br#"{"cmd":"report","model":"magnet","sid":"158d0001a2b3c4","data":"{\"status\":\"open\"}"}"#.to_vec(),
+    ];
+    bad.extend((0..97).map(|i| vec![b'{'; i]));
+    for d in &bad {
+        stranger.send_to(d, group).await.unwrap();
+    }
+    // The first drop is announced at once, the rest only counted.
+    let first = expect(&mut events, 5, "a dropped event", |e| match e {
+        Event::Dropped { from, total, .. } => Some((*from, *total)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        first.0.ip(),
+        std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9))
+    );
+    assert_eq!(first.1, 1);
+    // Everything was counted (a stats query is answered after the datagrams queued before it).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = client.stats().await.unwrap();
+        let dropped = s.dropped_foreign + s.dropped_undecodable;
+        if dropped >= 100 {
+            assert!(
+                s.dropped_undecodable >= 99 && s.dropped_foreign >= 1,
+                "{s:?}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {dropped} counted: {s:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+    let mut announced = 0;
+    while let Ok(Some(e)) = events.try_recv() {
+        if matches!(e, Event::Dropped { .. }) {
+            announced += 1;
+        }
+    }
+    assert!(
+        announced <= 1,
+        "{announced} dropped events for 100 datagrams within a second"
+    );
+    // The client still works.
+    let (_, door, _) = h.find(DeviceKind::DoorWindow);
+    client.read(&door).await.unwrap();
+    client.shutdown().await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn requests_go_out_as_soon_as_a_gateway_lists_the_sid() {
+    let h = house().await;
+    let mut cfg = h.config();
+    cfg.discovery_window = Duration::from_secs(10);
+    let client = Client::start(cfg).unwrap();
+    let (_, door, _) = h.find(DeviceKind::DoorWindow);
+    let start = tokio::time::Instant::now();
+    // Issued before any gateway is known: deferred, then sent when the device list names it,
+    // not when the 10 s discovery window closes.
+    let r = client.read(&door).await.unwrap();
+    assert_eq!(r.sid, door);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    client.shutdown().await;
+    h.stop().await;
+}

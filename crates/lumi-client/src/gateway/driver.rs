@@ -68,6 +68,11 @@ const NO_PASSWORD: &str = "lumi-no-password";
 const WHOIS_MIN_INTERVAL: Duration = Duration::from_secs(2);
 /// `whois` tries before a gateway seen only by its heartbeats is adopted (or moved) anyway.
 const WHOIS_TRIES: u32 = 3;
+/// Gateways heard by their heartbeats but not yet adopted, at most (a bound against spoofed
+/// heartbeats with ever new sids).
+const MAX_HINTS: usize = 32;
+/// Sub-devices kept per gateway, at most (real gateways pair up to about 128).
+const MAX_DEVICES: usize = 1024;
 /// At most one [`Event::Dropped`] per this long.
 const DROP_EVENT_INTERVAL: Duration = Duration::from_secs(1);
 /// At most one log line about dropped datagrams per this long.
@@ -260,7 +265,9 @@ impl Driver {
                 Input::Timer => self.timer(now).await,
             }
             self.flush(now).await;
-            self.settle(now);
+            if self.settle(now) {
+                self.flush(now).await;
+            }
         };
         tracing::debug!("LAN client driver stopped");
         // Close the sockets before saying so.
@@ -350,16 +357,34 @@ impl Driver {
             && self.gws.iter().all(|g| g.status != RegistryStatus::Loading)
     }
 
-    fn settle(&mut self, now: Instant) {
-        if (self.waiters.is_empty() && self.deferred.is_empty()) || !self.settled(now) {
-            return;
+    /// Answers `ready()` waiters once settled, and dispatches deferred requests whose sid a
+    /// gateway now lists (or, once settled, fails them). True when a request was dispatched
+    /// (its datagram is then waiting to be flushed).
+    fn settle(&mut self, now: Instant) -> bool {
+        if self.waiters.is_empty() && self.deferred.is_empty() {
+            return false;
         }
-        for w in self.waiters.drain(..) {
-            let _ = w.send(());
+        let settled = self.settled(now);
+        if settled {
+            for w in self.waiters.drain(..) {
+                let _ = w.send(());
+            }
         }
+        let mut dispatched = false;
         for c in std::mem::take(&mut self.deferred) {
+            let known = match &c {
+                Command::Read { sid, .. }
+                | Command::Write { sid, .. }
+                | Command::Set { sid, .. } => self.locate(sid).is_some(),
+                _ => true,
+            };
+            if known || settled {
+                dispatched = true;
+            }
+            // Not known and not settled: `command` defers it again.
             self.command(now, c);
         }
+        dispatched
     }
 
     // --- commands -------------------------------------------------------------------------
@@ -576,10 +601,16 @@ impl Driver {
                     }
                     return;
                 }
+                // A gateway heartbeat goes to the session of its sid (even if another
+                // gateway was seen at this IP before).
                 Message::Heartbeat(m) if m.token.is_some() => match self.gw_index(&m.sid) {
                     Some(i) if self.gws[i].addr.ip() == from.ip() => {
                         self.gws[i].last_heartbeat = Some(now);
                         self.hints.retain(|h| h.sid != m.sid);
+                        self.gws[i]
+                            .session
+                            .handle_datagram(std_now(now), from, bytes);
+                        return;
                     }
                     _ => {
                         self.heartbeat_hint(now, m, from).await;
@@ -670,6 +701,11 @@ impl Driver {
         }
         let idx = match self.hints.iter().position(|h| h.sid == sid) {
             Some(i) => i,
+            None if self.hints.len() >= MAX_HINTS => {
+                // Heartbeats with ever new sids are not gateways coming and going.
+                self.dropped(now, DropReason::Foreign, from, "heartbeat");
+                return;
+            }
             None => {
                 tracing::info!(gateway = %sid, %from, "heartbeat from a gateway that is unknown or moved; asking whois");
                 self.hints.push(Hint {
@@ -902,20 +938,23 @@ impl Driver {
 
     // --- session output ----------------------------------------------------------------------
 
+    /// Sends every session's datagrams and handles its events, until neither is left
+    /// (handling an event can queue requests: registry reads, a write after a version probe).
     async fn flush(&mut self, now: Instant) {
         for i in 0..self.gws.len() {
-            while let Some(t) = self.gws[i].session.poll_transmit() {
-                if let Err(e) = self.cmd.send_to(&t.payload, t.to).await {
-                    tracing::warn!(gateway = %self.gws[i].sid, to = %t.to, "send failed: {e}");
+            loop {
+                while let Some(t) = self.gws[i].session.poll_transmit() {
+                    if let Err(e) = self.cmd.send_to(&t.payload, t.to).await {
+                        tracing::warn!(gateway = %self.gws[i].sid, to = %t.to, "send failed: {e}");
+                    }
                 }
-            }
-            while let Some(e) = self.gws[i].session.poll_event() {
-                self.session_event(now, i, e);
-            }
-            // Events can queue new requests (registry reads): send them now.
-            while let Some(t) = self.gws[i].session.poll_transmit() {
-                if let Err(e) = self.cmd.send_to(&t.payload, t.to).await {
-                    tracing::warn!(gateway = %self.gws[i].sid, to = %t.to, "send failed: {e}");
+                let mut handled = false;
+                while let Some(e) = self.gws[i].session.poll_event() {
+                    handled = true;
+                    self.session_event(now, i, e);
+                }
+                if !handled {
+                    break;
                 }
             }
         }
@@ -933,6 +972,9 @@ impl Driver {
                 self.stats.heartbeats += 1;
                 self.device_message(now, i, sid, model, props, Source::Heartbeat);
             }
+            // Without the multicast listener no heartbeat can arrive: liveness is unknown,
+            // not "offline".
+            SessionEvent::Online | SessionEvent::Offline { .. } if !self.cfg.listen => {}
             SessionEvent::Online if self.gws[i].online != Some(true) => {
                 self.gws[i].online = Some(true);
                 tracing::info!(%gateway, "gateway online");
@@ -987,6 +1029,13 @@ impl Driver {
         props: Props,
         source: Source,
     ) {
+        let g = &self.gws[i];
+        if sid != g.sid && g.devices.len() >= MAX_DEVICES && !g.devices.contains_key(&sid) {
+            // Real gateways pair a few dozen devices; a flood of new sids is not news.
+            let from = g.addr;
+            self.dropped(now, DropReason::Unmatched, from, "report");
+            return;
+        }
         let g = &mut self.gws[i];
         let version = g.session.version().unwrap_or(ProtoVersion::V1);
         let gateway = g.sid.clone();
@@ -1153,7 +1202,7 @@ impl Driver {
         match result {
             Ok(Reply::IdList(list)) => {
                 g.loading.list_done = true;
-                for e in list.devices {
+                for e in list.devices.into_iter().take(MAX_DEVICES) {
                     if e.sid == g.sid {
                         continue;
                     }
@@ -1229,5 +1278,15 @@ fn gateway_info(g: &Gw, now: Instant) -> GatewayInfo {
         state: g.own.state(),
         devices: g.devices.len(),
         registry: g.status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placeholder_password_is_a_valid_one() {
+        assert!(GatewayPassword::new(NO_PASSWORD).is_ok());
     }
 }

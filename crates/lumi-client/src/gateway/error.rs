@@ -123,7 +123,8 @@ pub enum ClientError {
     /// A socket could not be opened.
     #[error(
         "cannot open the {what} on interface {interface}: {source}; check that the interface \
-         address is this host's (`ip -4 addr`) and that no firewall forbids it"
+         address is this host's (`ip -4 addr`); \"address in use\" means another program holds \
+         the port exclusively (without SO_REUSEADDR)"
     )]
     Socket {
         /// Which socket.

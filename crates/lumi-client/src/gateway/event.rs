@@ -249,7 +249,15 @@ pub enum EventsError {
     Closed,
 }
 
-/// A subscription to a client's events (see the [module docs](self) for slow subscribers).
+/// A subscription to a client's events.
+///
+/// Events go through a `tokio::sync::broadcast` channel of
+/// [`super::ClientConfig::event_capacity`] entries and the driver never waits for a
+/// subscriber. One that falls more than the capacity behind loses the oldest events *it* has
+/// not read (other subscribers are unaffected), and its next [`Events::recv`] returns
+/// [`EventsError::Lagged`] with the number missed (also logged as a warning) before going on
+/// with the oldest event still kept: lagging is visible, never silent. The registry
+/// ([`super::Client::devices`]) still has every device's latest state.
 #[derive(Debug)]
 pub struct Events {
     rx: broadcast::Receiver<Event>,

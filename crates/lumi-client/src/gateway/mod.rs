@@ -551,3 +551,35 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_by_sid_then_ip_then_default_and_never_shown() {
+        let sid = Sid::new("7811dcb06972").unwrap();
+        let other = Sid::new("7811dcb06973").unwrap();
+        let ip: IpAddr = "192.168.1.20".parse().unwrap();
+        let p = Passwords::new()
+            .with_default("0987654321qwerty".parse().unwrap())
+            .with_ip(ip, "t7ew6r4y612eml0f".parse().unwrap())
+            .with_sid(sid.clone(), "a6c567lbkcmr47fp".parse().unwrap());
+        let x = |s: &Sid, ip: &str| {
+            p.lookup(s, ip.parse().unwrap())
+                .unwrap()
+                .expose()
+                .to_owned()
+        };
+        assert_eq!(x(&sid, "192.168.1.20"), "a6c567lbkcmr47fp");
+        assert_eq!(x(&other, "192.168.1.20"), "t7ew6r4y612eml0f");
+        assert_eq!(x(&other, "192.168.1.21"), "0987654321qwerty");
+        let mut cfg = ClientConfig::new(NetConfig::new(Ipv4Addr::LOCALHOST));
+        cfg.passwords = p;
+        let dbg = format!("{cfg:?}");
+        for secret in ["a6c567lbkcmr47fp", "t7ew6r4y612eml0f", "0987654321qwerty"] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        assert!(Passwords::new().lookup(&sid, ip).is_none());
+    }
+}

@@ -111,6 +111,21 @@ impl Lan {
         Client::start_subscribed(self.config(needs)).map_err(client_error)
     }
 
+    /// [`Lan::start`] for commands that only like to see reports: if the multicast listener
+    /// cannot be opened (another program holds the port exclusively), go on without it.
+    pub fn start_listening_if_possible(&self, needs: Needs) -> anyhow::Result<(Client, Events)> {
+        match Client::start_subscribed(self.config(needs)) {
+            Err(ClientError::Socket { what, source, .. }) if what.starts_with("report") => {
+                tracing::warn!("no multicast listener ({source}); reports will not be shown");
+                self.start(Needs {
+                    listen: false,
+                    ..needs
+                })
+            }
+            r => r.map_err(client_error),
+        }
+    }
+
     /// "no gateway answered" with what to check.
     pub fn nobody(&self) -> anyhow::Error {
         anyhow::anyhow!(

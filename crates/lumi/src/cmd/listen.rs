@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
+use crate::settings::parse_duration;
 use lumi_client::gateway::{Event, EventsError};
-use lumi_sim::scenario::parse_duration;
 
 use super::lan::{self, Lan, Needs};
 use crate::cli::{Global, ListenArgs};

@@ -53,7 +53,7 @@ fn parse_pair(pair: &str) -> anyhow::Result<(String, Value)> {
 }
 
 async fn write(lan: &Lan, sid: Sid, props: Props) -> anyhow::Result<()> {
-    let (client, mut events) = lan.start(Needs {
+    let (client, mut events) = lan.start_listening_if_possible(Needs {
         listen: true,
         devices: true,
     })?;
