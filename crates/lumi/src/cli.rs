@@ -33,8 +33,9 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// Network interface for multicast: a name (`eth0`), one of its IPv4 addresses
-    /// (`192.168.1.5`), or `auto` (the one facing --gateway). Nothing is joined or sent on any
-    /// other interface.
+    /// (`192.168.1.5`), or `auto` (the one facing --gateway, else the one the system routes
+    /// multicast through). Default: lumi.toml's `interface`, else `auto`. Nothing is joined or
+    /// sent on any other interface.
     #[arg(long, global = true, env = "LUMI_INTERFACE", value_name = "NAME|IP")]
     pub interface: Option<String>,
     /// A gateway by address (`192.168.1.20` or `192.168.1.20:9898`), when multicast discovery
