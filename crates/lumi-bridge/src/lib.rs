@@ -1,0 +1,12 @@
+//! lumi-bridge (work in progress)
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+mod duration;
+pub mod name;
+mod time;
+
+pub use config::Config;
+pub use name::FriendlyName;
+pub use time::iso8601;
