@@ -5,7 +5,9 @@
 pub mod config;
 mod duration;
 pub mod name;
+pub mod state;
 mod time;
+pub mod topics;
 
 pub use config::Config;
 pub use name::FriendlyName;
