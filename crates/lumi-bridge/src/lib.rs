@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod discovery;
 mod duration;
 pub mod name;
 pub mod state;
