@@ -24,7 +24,8 @@
 //!
 //! The bridge subscribes to [`Topics::subscriptions`] (`lumi/#` and Home Assistant's status
 //! topic) and hands every message to [`Topics::parse`]; its own publications come back as
-//! [`Incoming::Own`] and are dropped. Commands that arrive with the retain flag should be
+//! [`Incoming::Own`] and are dropped. Home Assistant's status payload (`online`/`offline`) is
+//! read with [`crate::state::parse_availability`]. Commands that arrive with the retain flag should be
 //! ignored by the caller: a retained `…/set` would switch a device again at every restart.
 
 use lumi_proto::lan::Sid;

@@ -659,8 +659,8 @@ fn mqtt_url(s: &str) -> Result<MqttUrl, String> {
         ));
     };
     let tls = match scheme.to_ascii_lowercase().as_str() {
-        "mqtt" | "tcp" => false,
-        "mqtts" | "ssl" | "tls" => true,
+        "mqtt" => false,
+        "mqtts" => true,
         other => {
             return Err(format!(
                 "scheme {:?} is not supported: use mqtt:// or mqtts:// (TLS)",
@@ -742,7 +742,6 @@ mod tests {
             ("mqtt://192.168.1.10:1884", false, "192.168.1.10", 1884),
             ("mqtts://broker.lan", true, "broker.lan", 8883),
             ("MQTTS://broker.lan:443/", true, "broker.lan", 443),
-            ("tcp://h", false, "h", 1883),
             ("mqtt://[::1]:1883", false, "::1", 1883),
             ("mqtts://[fe80::1]", true, "fe80::1", 8883),
         ] {
@@ -761,6 +760,8 @@ mod tests {
             ("broker.lan", "not a URL"),
             ("http://broker", "not supported"),
             ("ws://broker", "not supported"),
+            ("tcp://broker", "not supported"),
+            ("ssl://broker", "not supported"),
             ("mqtt://", "no host"),
             ("mqtt://:1883", "no host"),
             ("mqtt://h:0", "port"),

@@ -19,8 +19,8 @@
 //!   count 0–100, and the bridge converts both ways.
 //!
 //! A device with a light also gets what Home Assistant's JSON light reads from the same
-//! topic: `state` (the gateway's `light` property under the name every light uses) and
-//! `color_mode: "rgb"`. A device of an unknown model publishes what it sends under `raw`.
+//! topic: `state` (the gateway's `light` property under the name every light uses; `null`
+//! until known) and `color_mode: "rgb"`. A device of an unknown model publishes what it sends under `raw`.
 //!
 //! # Other payloads
 //!
@@ -174,16 +174,16 @@ pub(crate) fn brightness_from_mqtt(v: i64) -> i64 {
 }
 
 /// The keys Home Assistant's JSON light reads: `state` for a light whose property has
-/// another name (the gateway's `light`), `color_mode` when it has a colour.
+/// another name (the gateway's `light`), `color_mode` when it has a colour. `state` is always
+/// there, `null` while unknown: older Home Assistant versions fail on a JSON light state
+/// without it.
 fn add_light_view(device: &Device, out: &mut Map<String, Value>) {
     for p in device.properties {
         let Some(ha) = p.ha.filter(|ha| ha.component == HaComponent::Light) else {
             continue;
         };
-        if p.name != "state"
-            && device.property("state").is_none()
-            && let Some(v) = out.get(p.name).cloned()
-        {
+        if p.name == "state" || device.property("state").is_none() {
+            let v = out.get(p.name).cloned().unwrap_or(Value::Null);
             out.insert("state".to_owned(), v);
         }
         let color = ha.parts.iter().find(|part| part.role == HaRole::Color);

@@ -124,6 +124,25 @@ fn the_gateway_light_is_what_a_json_light_reads() {
         Props::new().with("rgb", 0x3200_FF00u32),
     );
     assert_eq!(payload(&half, &Extras::default())["brightness"], json!(128));
+    // Before the light is known, its state is there, as null.
+    let lux = decode(
+        "gateway",
+        ProtoVersion::V1,
+        Props::new().with("illumination", 900),
+    );
+    assert_eq!(
+        payload(&lux, &Extras::default()),
+        json!({"illuminance": 900, "state": null})
+    );
+    let dimmer = decode(
+        "dimmer.rgbegl01",
+        ProtoVersion::V2,
+        Props::new().with("light_level", 50),
+    );
+    assert_eq!(
+        payload(&dimmer, &Extras::default()),
+        json!({"brightness": 128, "state": null})
+    );
     let off = decode("gateway", ProtoVersion::V1, Props::new().with("rgb", 0));
     let p = payload(&off, &Extras::default());
     assert_eq!(
@@ -848,6 +867,25 @@ fn partial_light_commands_keep_the_other_parts() {
     let (_, rgb) = write(r#"{"state":"OFF","brightness":200}"#, Some(&blue));
     assert_eq!(rgb, json!(0));
     // With the light off (or unknown) the packed defaults apply: white at 100 %.
+    // Before the light is known, its state is there, as null.
+    let lux = decode(
+        "gateway",
+        ProtoVersion::V1,
+        Props::new().with("illumination", 900),
+    );
+    assert_eq!(
+        payload(&lux, &Extras::default()),
+        json!({"illuminance": 900, "state": null})
+    );
+    let dimmer = decode(
+        "dimmer.rgbegl01",
+        ProtoVersion::V2,
+        Props::new().with("light_level", 50),
+    );
+    assert_eq!(
+        payload(&dimmer, &Extras::default()),
+        json!({"brightness": 128, "state": null})
+    );
     let off = decode("gateway", ProtoVersion::V1, Props::new().with("rgb", 0));
     let (_, rgb) = write(r#"{"state":"ON"}"#, Some(&off));
     assert_eq!(rgb, json!(0x64FF_FFFFu32));
