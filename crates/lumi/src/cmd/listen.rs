@@ -32,17 +32,11 @@ async fn listen(
         "lumi: listening on {} (reports {}:{}); Ctrl-C to stop",
         lan.net.interface, lan.net.group, lan.net.report_port
     );
-    let deadline = async {
-        match stop_after {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(deadline);
+    let stop = super::stopped(stop_after);
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = &mut deadline => break,
+            _ = &mut stop => break,
             e = events.recv() => match e {
                 Ok(e) => {
                     if !print(&e, lan.settings.json, all) {

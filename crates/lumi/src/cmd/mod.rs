@@ -41,6 +41,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Completes on Ctrl-C, or after `after` when given: how long-running commands (`listen`,
+/// `sim`, `miio events`) stop.
+pub async fn stopped(after: Option<std::time::Duration>) {
+    let deadline = async {
+        match after {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = deadline => {}
+    }
+}
+
 /// Writes one line to standard output. Returns false when the reader has gone away (a
 /// closed pipe, as in `lumi sim | head`), so callers stop instead of panicking.
 pub fn out(line: &str) -> bool {

@@ -149,17 +149,11 @@ async fn serve(
             net.report_port
         );
     }
-    let deadline = async {
-        match stop_after {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(deadline);
+    let stop = super::stopped(stop_after);
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = &mut deadline => break,
+            _ = &mut stop => break,
             e = rx.recv() => match e {
                 Some((sid, e)) => {
                     if !print_event(&sid, &e, json_out) {

@@ -168,17 +168,11 @@ async fn serve(
     };
     super::super::out(&ready);
 
-    let deadline = async {
-        match stop_after {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(deadline);
+    let stop = super::super::stopped(stop_after);
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = &mut deadline => break,
+            _ = &mut stop => break,
             e = events.recv() => {
                 let Some(e) = e else { break };
                 let line = if json_out {
