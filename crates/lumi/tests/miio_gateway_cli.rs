@@ -223,9 +223,10 @@ async fn events_receive_a_cube_rotation_and_a_double_click_then_clean_up() {
 
     // Ctrl-C: lumi removes its scenes from the gateway and exits 0.
     let pid = child.id().to_string();
+    // The shell's own `kill` (no procps needed on a fresh machine).
     assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
+        Command::new("sh")
+            .args(["-c", "kill -INT \"$1\"", "sh", &pid])
             .status()
             .unwrap()
             .success()

@@ -10,7 +10,7 @@ use crate::exit::bad_input;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Colours: a hex RGB value (ff8000, #ff8000) or a name: red, green, blue, white, yellow, cyan,
+Colours: a hex RGB value (ff8000, #ff8000), r,g,b (255,128,0) or a name: red, green, blue, white, yellow, cyan,
 magenta, orange, purple, warm. Writes need the gateway's LAN password (--password,
 LUMI_PASSWORD or lumi.toml).
 
@@ -29,30 +29,22 @@ pub struct LightArgs {
     pub gateway: GatewayChoice,
 }
 
-/// A colour name or hex RGB.
+/// A colour name, or what [`Rgb::parse`] reads (`ff8000`, `#ff8000`, `255,128,0`).
 pub fn parse_color(s: &str) -> Option<Rgb> {
     let named = match s.trim().to_ascii_lowercase().as_str() {
-        "red" => "ff0000",
-        "green" => "00ff00",
-        "blue" => "0000ff",
-        "white" => "ffffff",
-        "yellow" => "ffff00",
-        "cyan" => "00ffff",
-        "magenta" => "ff00ff",
-        "orange" => "ff8000",
-        "purple" => "8000ff",
-        "warm" => "ffb060",
-        _ => "",
+        "red" => 0xff0000,
+        "green" => 0x00ff00,
+        "blue" => 0x0000ff,
+        "white" => 0xffffff,
+        "yellow" => 0xffff00,
+        "cyan" => 0x00ffff,
+        "magenta" => 0xff00ff,
+        "orange" => 0xff8000,
+        "purple" => 0x8000ff,
+        "warm" => 0xffb060,
+        _ => return Rgb::parse(s),
     };
-    let hex = if named.is_empty() {
-        s.trim().trim_start_matches('#')
-    } else {
-        named
-    };
-    if hex.len() != 6 {
-        return None;
-    }
-    u32::from_str_radix(hex, 16).ok().map(Rgb::from_u24)
+    Some(Rgb::from_u24(named))
 }
 
 pub fn run(args: LightArgs, g: &Global) -> anyhow::Result<()> {
@@ -88,4 +80,20 @@ pub fn run(args: LightArgs, g: &Global) -> anyhow::Result<()> {
         };
         control::done(&lan, &what, &data)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_by_name_hex_and_decimal() {
+        let u = |s| parse_color(s).map(Rgb::to_u24);
+        assert_eq!(u("Red"), Some(0xff0000));
+        assert_eq!(u("warm"), Some(0xffb060));
+        assert_eq!(u("#ff8000"), Some(0xff8000));
+        assert_eq!(u("255,128,0"), Some(0xff8000));
+        assert_eq!(u("chartreuse"), None);
+        assert_eq!(u("ff80"), None);
+    }
 }

@@ -165,8 +165,7 @@ fn timeout(g: &Global, default: Duration) -> anyhow::Result<Duration> {
     let Some(t) = g.timeout.as_deref() else {
         return Ok(default);
     };
-    let d =
-        lumi_sim::scenario::parse_duration(t).map_err(|e| bad_input(format!("--timeout: {e}")))?;
+    let d = crate::settings::parse_duration(t).map_err(|e| bad_input(format!("--timeout: {e}")))?;
     if d.is_zero() {
         return Err(bad_input("--timeout: must be more than 0 (e.g. 3s)"));
     }
