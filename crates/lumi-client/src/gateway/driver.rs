@@ -293,7 +293,7 @@ impl Driver {
             }
             for r in g.devices.values().filter(|r| r.available) {
                 let base = r.last_seen.unwrap_or(r.known_since);
-                at(base + self.cfg.availability.silence_for(r.device));
+                at(base + self.cfg.availability.silence_for(&r.sid, r.device));
             }
         }
         if self.cfg.discover {
@@ -325,7 +325,7 @@ impl Driver {
         for g in &mut self.gws {
             for r in g.devices.values_mut().filter(|r| r.available) {
                 let silent = r.silent_for(now);
-                if silent >= self.cfg.availability.silence_for(r.device) {
+                if silent >= self.cfg.availability.silence_for(&r.sid, r.device) {
                     r.available = false;
                     tracing::info!(gateway = %g.sid, device = %r.sid, "device unavailable after {silent:?} of silence");
                     changes.push(Event::DeviceAvailability {

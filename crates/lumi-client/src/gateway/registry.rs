@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use lumi_proto::catalogue::{
-    self, Device, DeviceKind, DeviceState, HaComponent, PowerSource, Reading, TypedValue,
+    self, Device, DeviceKind, DeviceState, PowerSource, Reading, TypedValue,
 };
 use lumi_proto::lan::{Props, ProtoVersion, Sid};
 use serde::Serialize;
@@ -37,7 +37,8 @@ use super::event::{Origin, secs};
 /// | mains (plugs, wired switches, relays) | every 10 min | 25 min (two missed heartbeats) |
 ///
 /// A device of unknown model gets the battery allowance (the longer one, so a guess never
-/// makes a device flap). `per_kind` overrides either for a [`DeviceKind`].
+/// makes a device flap). `per_sid` overrides it for one device (the bridge's per-device
+/// `availability_timeout`), else `per_kind` for a [`DeviceKind`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Availability {
     /// Allowed silence for battery devices.
@@ -46,6 +47,8 @@ pub struct Availability {
     pub mains: Duration,
     /// Overrides by kind, first match wins.
     pub per_kind: Vec<(DeviceKind, Duration)>,
+    /// Overrides for single devices, first match wins (before `per_kind`).
+    pub per_sid: Vec<(Sid, Duration)>,
 }
 
 impl Default for Availability {
@@ -54,13 +57,17 @@ impl Default for Availability {
             battery: Duration::from_secs(2 * 3600),
             mains: Duration::from_secs(25 * 60),
             per_kind: Vec::new(),
+            per_sid: Vec::new(),
         }
     }
 }
 
 impl Availability {
-    /// The allowed silence for a device (of unknown model when `None`).
-    pub fn silence_for(&self, device: Option<&Device>) -> Duration {
+    /// The allowed silence for a device (of unknown model when `device` is `None`).
+    pub fn silence_for(&self, sid: &Sid, device: Option<&Device>) -> Duration {
+        if let Some((_, t)) = self.per_sid.iter().find(|(s, _)| s == sid) {
+            return *t;
+        }
         let Some(d) = device else {
             return self.battery;
         };
@@ -135,29 +142,14 @@ impl Record {
     ) -> DeviceState {
         self.learn_model(model);
         let state = catalogue::decode(self.model.as_deref().unwrap_or(""), version, props);
-        let events: &str = self
-            .device
-            .and_then(|d| {
-                d.properties.iter().find(|p| {
-                    p.ha.is_some_and(|h| h.component == HaComponent::DeviceTrigger)
-                })
-            })
-            .map_or("", |p| p.name);
-        let stale_motion = source == Source::Heartbeat
-            && self.device.is_some_and(|d| d.kind == DeviceKind::Motion);
-        for r in &state.readings {
-            if r.property == events || (stale_motion && r.property == "occupancy") {
-                continue;
-            }
-            match self.readings.iter_mut().find(|x| x.property == r.property) {
-                Some(x) => x.value = r.value.clone(),
-                None => self.readings.push(r.clone()),
-            }
-        }
-        for (k, v) in state.raw.iter() {
-            self.raw.remove(k);
-            self.raw.push(k, v.clone());
-        }
+        let mut merged = DeviceState {
+            device: self.device,
+            readings: std::mem::take(&mut self.readings),
+            raw: std::mem::take(&mut self.raw),
+        };
+        merged.absorb(&state, source == Source::Heartbeat);
+        self.readings = merged.readings;
+        self.raw = merged.raw;
         if source == Source::Read {
             self.unread = false;
         }
@@ -341,13 +333,18 @@ mod tests {
         let a = Availability::default();
         let plug = catalogue::lookup("plug").unwrap();
         let magnet = catalogue::lookup("magnet").unwrap();
-        assert_eq!(a.silence_for(Some(plug)), Duration::from_secs(1500));
-        assert_eq!(a.silence_for(Some(magnet)), Duration::from_secs(7200));
-        assert_eq!(a.silence_for(None), Duration::from_secs(7200));
+        let s: Sid = "158d0001a2b3c4".parse().unwrap();
+        let other: Sid = "158d0001a2b3c5".parse().unwrap();
+        assert_eq!(a.silence_for(&s, Some(plug)), Duration::from_secs(1500));
+        assert_eq!(a.silence_for(&s, Some(magnet)), Duration::from_secs(7200));
+        assert_eq!(a.silence_for(&s, None), Duration::from_secs(7200));
         let a = Availability {
             per_kind: vec![(DeviceKind::Plug, Duration::from_secs(60))],
+            per_sid: vec![(s.clone(), Duration::from_secs(5))],
             ..a
         };
-        assert_eq!(a.silence_for(Some(plug)), Duration::from_secs(60));
+        assert_eq!(a.silence_for(&other, Some(plug)), Duration::from_secs(60));
+        assert_eq!(a.silence_for(&s, Some(plug)), Duration::from_secs(5));
+        assert_eq!(a.silence_for(&s, None), Duration::from_secs(5));
     }
 }

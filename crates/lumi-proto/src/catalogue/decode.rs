@@ -59,6 +59,46 @@ impl DeviceState {
         )
     }
 
+    /// Merges a newer message's state into this accumulated one: each typed value replaces
+    /// the older one of its property, raw leftovers likewise, and a newly learned model is
+    /// taken. Two things are not merged, because they are not a state:
+    ///
+    /// - events (the property mapped to a device trigger: `action` of buttons and cubes);
+    /// - `occupancy` from a motion sensor's *heartbeat* (`heartbeat` true): firmware repeats
+    ///   a stale `status` there (`lan-api.md` §9 quirk 7).
+    ///
+    /// ```
+    /// use lumi_proto::catalogue;
+    /// use lumi_proto::lan::{Props, ProtoVersion};
+    /// let mut s = catalogue::decode("sensor_switch.aq2", ProtoVersion::V1, &Props::new().with("voltage", 3005));
+    /// let click = catalogue::decode("sensor_switch.aq2", ProtoVersion::V1, &Props::new().with("status", "click"));
+    /// s.absorb(&click, false);
+    /// assert_eq!(s.get("action"), None);
+    /// assert!(s.get("voltage").is_some());
+    /// ```
+    pub fn absorb(&mut self, newer: &DeviceState, heartbeat: bool) {
+        if newer.device.is_some() {
+            self.device = newer.device;
+        }
+        let device = self.device;
+        let skip = |property: &str| {
+            let Some(d) = device else { return false };
+            let event = d.property(property).is_some_and(|p| {
+                p.ha.is_some_and(|h| h.component == super::HaComponent::DeviceTrigger)
+            });
+            event || (heartbeat && d.kind == super::DeviceKind::Motion && property == "occupancy")
+        };
+        for r in &newer.readings {
+            if !skip(r.property) {
+                self.push(r.property, r.value.clone());
+            }
+        }
+        for (k, v) in newer.raw.iter() {
+            self.raw.remove(k);
+            self.raw.push(k, v.clone());
+        }
+    }
+
     fn push(&mut self, property: &'static str, value: TypedValue) {
         // One reading per property: a later raw key for the same property wins (as in
         // `Props::get`), keeping the first position.
