@@ -79,9 +79,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "embedded-broker")]
+pub mod broker;
 pub mod config;
+pub mod daemon;
 pub mod discovery;
 mod duration;
+pub mod mqtt;
 pub mod name;
 pub mod request;
 pub mod state;

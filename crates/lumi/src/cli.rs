@@ -81,6 +81,30 @@ pub enum Command {
     /// Everything happens on --interface (127.0.0.1 by default): nothing is sent on your real
     /// network unless you name its interface.
     Sim(SimArgs),
+    /// Run the MQTT bridge: every device on MQTT, with Home Assistant discovery.
+    ///
+    /// Publishes `lumi/<name>` JSON states, `…/availability`, `lumi/bridge/state` (with a last
+    /// will), `lumi/bridge/devices` and `lumi/bridge/event`; takes commands on `lumi/<name>/set`,
+    /// `…/get` and `lumi/bridge/request/<name>` (permit_join, remove, rename, read, health).
+    /// Settings come from lumi.toml (see the README's configuration section). Without
+    /// mqtt.url (or --mqtt) it runs its own broker on 127.0.0.1:1883. Runs until Ctrl-C.
+    #[command(after_help = "Examples:
+  lumi bridge --print-config                        # the effective configuration, secrets redacted
+  lumi bridge --interface eth0 --mqtt mqtt://192.168.1.2:1883
+  lumi bridge --config /etc/lumi/lumi.toml
+  mosquitto_sub -h 127.0.0.1 -t 'lumi/#' -v        # watch what it publishes")]
+    Bridge(BridgeArgs),
+    /// Try lumi without hardware: simulated gateways, the bridge and an embedded MQTT broker.
+    ///
+    /// Starts two simulated gateways (protocol v1 and v2) on loopback with one device of every
+    /// kind lumi knows, the bridge, and an MQTT broker on 127.0.0.1:1883 (or --mqtt-listen),
+    /// then prints where to look and streams the events until Ctrl-C. Nothing leaves this
+    /// machine.
+    #[command(after_help = "Examples:
+  lumi demo
+  lumi demo --mqtt-listen 127.0.0.1:11883 --random-every 2s
+  mosquitto_sub -h 127.0.0.1 -t 'lumi/#' -v        # in another terminal")]
+    Demo(DemoArgs),
     /// Find gateways: multicast `whois` on the interface, and every --gateway address probed.
     ///
     /// Lists each gateway's sid, command address, model and protocol version. Waits --timeout
@@ -215,6 +239,48 @@ pub struct SimArgs {
     /// miIO port of each gateway (0: any free port).
     #[arg(long, default_value_t = 54321)]
     pub miio_port: u16,
+    /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
+    #[arg(long)]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BridgeArgs {
+    /// Print the effective configuration (lumi.toml, defaults and options, secrets redacted)
+    /// and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// The MQTT broker (`mqtt://host:1883`, `mqtts://host:8883`), instead of lumi.toml's
+    /// mqtt.url.
+    #[arg(long, env = "LUMI_MQTT_URL", value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// Where the embedded broker listens (when no broker URL is set), instead of lumi.toml's
+    /// mqtt.listen (default 127.0.0.1:1883).
+    #[arg(long, value_name = "IP:PORT")]
+    pub mqtt_listen: Option<String>,
+    /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
+    #[arg(long)]
+    pub duration: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the embedded MQTT broker listens.
+    #[arg(long, default_value = "127.0.0.1:1883", value_name = "IP:PORT")]
+    pub mqtt_listen: String,
+    /// Use this MQTT broker instead of the embedded one (`mqtt://127.0.0.1:1883`).
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// Address of the first simulated gateway (the second takes the next one).
+    #[arg(long, default_value = "127.0.0.2")]
+    pub bind: std::net::Ipv4Addr,
+    /// A random event (door, motion, button, cube, temperature, plug) about this often;
+    /// `0` for none.
+    #[arg(long, default_value = "5s")]
+    pub random_every: String,
+    /// Do not stream events (only print where to look).
+    #[arg(long)]
+    pub quiet: bool,
     /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
     #[arg(long)]
     pub duration: Option<String>,

@@ -12,7 +12,9 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    init_logging();
+    // The daemons say what they do; one-shot commands only warn.
+    let daemon = matches!(cli.command, cli::Command::Bridge(_) | cli::Command::Demo(_));
+    init_logging(if daemon { "info" } else { "warn" });
     match cmd::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -24,10 +26,12 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Logs go to standard error, filtered by `LUMI_LOG` (e.g. `LUMI_LOG=debug`,
-/// `LUMI_LOG=lumi_sim=trace`); warnings and errors by default.
-fn init_logging() {
+/// `LUMI_LOG=lumi_sim=trace`); `default` when it is not set (the embedded broker's own logs
+/// are left out: it reports every harmless disconnect as an error).
+fn init_logging(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("LUMI_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("LUMI_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},rumqttd=off")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

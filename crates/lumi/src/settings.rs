@@ -125,7 +125,7 @@ struct FileGateway {
 }
 
 /// Where the config file is looked for when neither `--config` nor `LUMI_CONFIG` names one.
-fn default_config_path() -> Option<PathBuf> {
+pub fn default_config_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

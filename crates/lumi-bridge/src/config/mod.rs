@@ -196,6 +196,15 @@ impl fmt::Display for MqttUrl {
     }
 }
 
+impl std::str::FromStr for MqttUrl {
+    type Err = String;
+
+    /// Parses `mqtt://host[:port]` or `mqtts://host[:port]` (the rules of `mqtt.url`).
+    fn from_str(s: &str) -> Result<MqttUrl, String> {
+        validate::mqtt_url(s)
+    }
+}
+
 /// TLS files for `mqtts://`: a CA to trust (else the system's roots) and a client
 /// certificate with its key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

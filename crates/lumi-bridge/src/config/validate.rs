@@ -650,7 +650,7 @@ fn overlaps(a: &str, b: &str) -> bool {
 }
 
 /// `mqtt://host[:port]` or `mqtts://host[:port]`; IPv6 hosts in brackets.
-fn mqtt_url(s: &str) -> Result<MqttUrl, String> {
+pub(crate) fn mqtt_url(s: &str) -> Result<MqttUrl, String> {
     let shown = sanitize::truncated(s, 80);
     let t = s.trim();
     let Some((scheme, rest)) = t.split_once("://") else {

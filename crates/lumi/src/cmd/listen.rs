@@ -55,7 +55,7 @@ async fn listen(
 }
 
 /// Prints one event; false when stdout is gone.
-fn print(e: &Event, json: bool, all: bool) -> bool {
+pub fn print(e: &Event, json: bool, all: bool) -> bool {
     let now = SystemTime::now();
     if json {
         let mut v = serde_json::to_value(e).unwrap_or_default();

@@ -1,7 +1,9 @@
 //! One file per subcommand.
 
+mod bridge;
 pub mod control;
 mod decode;
+mod demo;
 mod devices;
 mod discover;
 pub mod doctor;
@@ -26,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Decode(args) => decode::run(args, g),
         Command::Key(args) => key::run(args, g),
         Command::Sim(args) => sim::run(args, g),
+        Command::Bridge(args) => bridge::run(args, g),
+        Command::Demo(args) => demo::run(args, g),
         Command::Miio(args) => miio::run(args, g),
         Command::Discover => discover::run(g),
         Command::Devices => devices::run(g),
@@ -50,8 +54,19 @@ pub async fn stopped(after: Option<std::time::Duration>) {
             None => std::future::pending().await,
         }
     };
+    // SIGTERM too: how systemd and Docker stop a daemon.
+    let term = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
         () = deadline => {}
     }
 }

@@ -1,0 +1,1254 @@
+//! The bridge's decisions, without I/O: what happened (a client event, an MQTT message, a
+//! finished command, a timer) goes in; MQTT publications and commands for the gateways come
+//! out. The driver in [`super`] owns the sockets, the clock and the tasks.
+//!
+//! What it keeps per device: the merged typed state (events excluded), when it was last
+//! heard from, its own availability and its friendly name. A sub-device is online when it
+//! has not been silent for too long *and* its gateway is online: a gateway that goes silent
+//! takes its devices with it, and they come back with it.
+//!
+//! While MQTT is down nothing retained is queued (states, availability, discovery, the device
+//! list): everything is published again, from this cache, on the next connection. Events,
+//! actions and responses are handed on, and wait in the link's queue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime};
+
+use lumi_client::gateway::{DeviceData, DeviceInfo, Event, GatewayInfo, RegistryStatus};
+use lumi_proto::catalogue::{self, Device, DeviceKind, DeviceState, Reading, TypedValue};
+use lumi_proto::lan::{Props, ProtoVersion, Sid};
+use lumi_proto::sanitize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::config::{Config, Qos};
+use crate::discovery::{DeviceInfo as HaDevice, Discovery};
+use crate::name::FriendlyName;
+use crate::request::{self, BridgeRequest, Request, response_error, response_ok};
+use crate::state::{self, BridgeEvent, DeviceEntry, Extras};
+use crate::topics::{Incoming, Topics};
+
+/// One MQTT publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    /// The topic.
+    pub topic: String,
+    /// The payload (empty: clears a retained message).
+    pub payload: String,
+    /// Its QoS.
+    pub qos: Qos,
+    /// Retained or not.
+    pub retain: bool,
+}
+
+/// Who asked for a command, so its result can be answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// `<name>/set`.
+    Set {
+        /// The device's friendly name, for the log.
+        name: String,
+    },
+    /// `<name>/get`.
+    Get {
+        /// The properties asked for (empty: all).
+        properties: Vec<&'static str>,
+    },
+    /// `bridge/request/<name>`.
+    Request {
+        /// The request name as received (the response goes to the same name).
+        name: String,
+        /// The transaction to echo.
+        transaction: Option<Value>,
+    },
+}
+
+/// A command for the gateways.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    /// A LAN `write`.
+    Write {
+        /// The device.
+        sid: Sid,
+        /// The raw properties.
+        props: Props,
+        /// Who asked.
+        origin: Origin,
+    },
+    /// A LAN `read`.
+    Read {
+        /// The device.
+        sid: Sid,
+        /// Who asked.
+        origin: Origin,
+    },
+    /// Open or close pairing on gateways.
+    Pairing {
+        /// The gateways.
+        gateways: Vec<Sid>,
+        /// Open or close.
+        open: bool,
+        /// For how long (reported back).
+        time: Duration,
+        /// Who asked.
+        origin: Origin,
+    },
+    /// Unpair a sub-device.
+    Remove {
+        /// Its gateway.
+        gateway: Sid,
+        /// The device.
+        sid: Sid,
+        /// Forget it even if the gateway does not confirm.
+        force: bool,
+        /// Who asked.
+        origin: Origin,
+    },
+}
+
+/// What a finished job returned.
+#[derive(Debug)]
+pub enum JobResult {
+    /// A write or pairing was accepted.
+    Done,
+    /// A read answered.
+    Data(DeviceData),
+    /// It failed; the message says why and what to do.
+    Failed(String),
+}
+
+/// Counters for `health` and the logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreStats {
+    /// Reports handled.
+    pub reports: u64,
+    /// Commands received (`/set`, `/get`, requests).
+    pub commands: u64,
+    /// Commands that failed.
+    pub failed: u64,
+    /// MQTT messages that were not understood.
+    pub invalid: u64,
+    /// MQTT (re)connections.
+    pub connections: u64,
+}
+
+#[derive(Debug)]
+struct Dev {
+    name: FriendlyName,
+    /// `None` for a gateway itself.
+    gateway: Option<Sid>,
+    model: String,
+    state: DeviceState,
+    last_seen: Option<SystemTime>,
+    /// Its own availability (from its silence); a gateway's is its heartbeat.
+    available: bool,
+    /// What was last published (or would have been) to its availability topic.
+    published_online: Option<bool>,
+    /// When a motion sensor's occupancy goes back to false.
+    motion_off: Option<Instant>,
+    /// Its discovery configs were published on this connection.
+    discovered: bool,
+}
+
+#[derive(Debug)]
+struct Gw {
+    version: Option<ProtoVersion>,
+    addr: std::net::SocketAddr,
+    online: bool,
+    loaded: bool,
+}
+
+/// The bridge's state and decisions. See the [module docs](self).
+#[derive(Debug)]
+pub struct Core {
+    config: Config,
+    topics: Topics,
+    discovery: Discovery,
+    devices: BTreeMap<Sid, Dev>,
+    gateways: BTreeMap<Sid, Gw>,
+    /// Friendly names (and sids) → sid.
+    names: HashMap<String, Sid>,
+    /// Names given by `rename` requests (until the next start).
+    renamed: HashMap<Sid, FriendlyName>,
+    connected: bool,
+    devices_dirty: bool,
+    started: SystemTime,
+    dropped: u64,
+    stats: CoreStats,
+    out: Vec<Publish>,
+    jobs: Vec<Job>,
+}
+
+/// What one input produced.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// To publish, in order.
+    pub publish: Vec<Publish>,
+    /// To run.
+    pub jobs: Vec<Job>,
+}
+
+impl Core {
+    /// A bridge with nothing known yet, not connected.
+    pub fn new(config: Config, now: SystemTime) -> Core {
+        Core {
+            topics: Topics::from_config(&config),
+            discovery: Discovery::new(&config),
+            config,
+            devices: BTreeMap::new(),
+            gateways: BTreeMap::new(),
+            names: HashMap::new(),
+            renamed: HashMap::new(),
+            connected: false,
+            devices_dirty: false,
+            started: now,
+            dropped: 0,
+            stats: CoreStats::default(),
+            out: Vec::new(),
+            jobs: Vec::new(),
+        }
+    }
+
+    /// The topics.
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> CoreStats {
+        self.stats
+    }
+
+    /// What the MQTT connection must subscribe to.
+    pub fn subscriptions(&self) -> Vec<String> {
+        self.topics.subscriptions()
+    }
+
+    /// Takes what the last inputs produced.
+    pub fn take(&mut self) -> Output {
+        if self.devices_dirty && self.connected {
+            self.devices_dirty = false;
+            let payload = self.devices_payload();
+            self.publish(
+                self.topics.bridge_devices(),
+                payload,
+                Qos::AtLeastOnce,
+                true,
+            );
+        }
+        Output {
+            publish: std::mem::take(&mut self.out),
+            jobs: std::mem::take(&mut self.jobs),
+        }
+    }
+
+    // --- MQTT connection -------------------------------------------------------------------
+
+    /// The broker accepted the connection (first time or again): publish everything.
+    pub fn connected(&mut self) {
+        self.connected = true;
+        self.stats.connections += 1;
+        self.publish(
+            self.topics.bridge_state(),
+            state::ONLINE.to_owned(),
+            Qos::AtLeastOnce,
+            true,
+        );
+        self.republish_all();
+    }
+
+    /// The connection is gone.
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        for d in self.devices.values_mut() {
+            d.discovered = false;
+        }
+    }
+
+    /// What to publish before a clean stop.
+    pub fn stopping(&mut self) {
+        if self.connected {
+            self.publish(
+                self.topics.bridge_state(),
+                state::OFFLINE.to_owned(),
+                Qos::AtLeastOnce,
+                true,
+            );
+        }
+    }
+
+    fn republish_all(&mut self) {
+        if !self.connected {
+            return;
+        }
+        if self.config.homeassistant.enabled {
+            for m in self.discovery.bridge() {
+                let payload = m.payload_string();
+                self.publish(m.topic, payload, Qos::AtLeastOnce, true);
+            }
+        }
+        let sids: Vec<Sid> = self.devices.keys().cloned().collect();
+        for sid in &sids {
+            self.publish_discovery(sid);
+            if let Some(d) = self.devices.get_mut(sid) {
+                d.published_online = None;
+            }
+            self.publish_availability(sid);
+            self.publish_state(sid, None);
+        }
+        self.devices_dirty = true;
+    }
+
+    // --- client events ---------------------------------------------------------------------
+
+    /// A client event. `loaded` is the registry snapshot the driver fetched for
+    /// `DevicesLoaded` and `GatewayAppeared` (else empty).
+    pub fn client_event(&mut self, event: &Event, now: Instant, wall: SystemTime) {
+        match event {
+            Event::GatewayAppeared {
+                gateway,
+                addr,
+                model,
+                version,
+                ..
+            } => {
+                let gw = self.gateways.entry(gateway.clone()).or_insert(Gw {
+                    version: *version,
+                    addr: *addr,
+                    online: true,
+                    loaded: false,
+                });
+                gw.addr = *addr;
+                if version.is_some() {
+                    gw.version = *version;
+                }
+                let model = model.clone().unwrap_or_else(|| "gateway".to_owned());
+                self.ensure_device(gateway, None, &model, false);
+            }
+            Event::GatewayMoved { gateway, to, .. } => {
+                if let Some(g) = self.gateways.get_mut(gateway) {
+                    g.addr = *to;
+                }
+            }
+            Event::VersionLearned { gateway, version } => {
+                if let Some(g) = self.gateways.get_mut(gateway) {
+                    g.version = Some(*version);
+                }
+            }
+            Event::GatewayOnline { gateway } => self.gateway_online(gateway, true),
+            Event::GatewayOffline {
+                gateway,
+                silent_for,
+            } => {
+                tracing::warn!(%gateway, "gateway offline: no heartbeat for {silent_for:?}; its devices are offline too");
+                self.gateway_online(gateway, false);
+            }
+            Event::GatewayLost {
+                gateway, reason, ..
+            } => {
+                tracing::warn!(gateway = ?gateway.as_ref().map(Sid::as_str), "{reason}");
+            }
+            Event::DevicesLoaded { .. } => {}
+            Event::Report {
+                gateway,
+                sid,
+                model,
+                state,
+                props,
+            } => {
+                self.stats.reports += 1;
+                self.message(
+                    gateway,
+                    sid,
+                    model.as_deref(),
+                    state,
+                    props,
+                    false,
+                    now,
+                    wall,
+                );
+            }
+            Event::Heartbeat {
+                gateway,
+                sid,
+                model,
+                state,
+                props,
+            } => {
+                self.message(
+                    gateway,
+                    sid,
+                    model.as_deref(),
+                    state,
+                    props,
+                    true,
+                    now,
+                    wall,
+                );
+            }
+            Event::DeviceAvailability { sid, available, .. } => {
+                if let Some(d) = self.devices.get_mut(sid) {
+                    d.available = *available;
+                }
+                self.publish_availability(sid);
+            }
+            Event::Dropped { total, .. } => self.dropped = *total,
+            _ => {}
+        }
+    }
+
+    /// A gateway's registry was read: every device with its state.
+    pub fn loaded(
+        &mut self,
+        gateways: &[GatewayInfo],
+        devices: &[DeviceInfo],
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        let _ = now;
+        for g in gateways {
+            let gw = self.gateways.entry(g.sid.clone()).or_insert(Gw {
+                version: g.version,
+                addr: g.addr,
+                online: true,
+                loaded: false,
+            });
+            if g.version.is_some() {
+                gw.version = g.version;
+            }
+            gw.addr = g.addr;
+            let model = g.model.clone().unwrap_or_else(|| "gateway".to_owned());
+            self.ensure_device(&g.sid, None, &model, false);
+            if let Some(d) = self.devices.get_mut(&g.sid) {
+                d.state.absorb(&g.state, false);
+                if let Some(ago) = g.last_heartbeat {
+                    d.last_seen = wall.checked_sub(ago);
+                }
+            }
+            self.publish_state(&g.sid, None);
+        }
+        for info in devices {
+            let known = self.devices.contains_key(&info.sid);
+            let model = info.model.clone().unwrap_or_default();
+            self.ensure_device(&info.sid, Some(&info.gateway), &model, false);
+            if let Some(d) = self.devices.get_mut(&info.sid) {
+                d.state.absorb(&info.state, false);
+                d.available = info.available;
+                if let Some(ago) = info.last_seen {
+                    d.last_seen = wall.checked_sub(ago);
+                }
+            }
+            if !known || self.connected {
+                self.publish_availability(&info.sid);
+                self.publish_state(&info.sid, None);
+            }
+        }
+        // From now on, a sid these gateways did not list is a device that just joined.
+        for d in devices {
+            if let Some(gw) = self.gateways.get_mut(&d.gateway) {
+                gw.loaded = true;
+            }
+        }
+        for g in gateways {
+            if let Some(gw) = self.gateways.get_mut(&g.sid)
+                && g.registry == RegistryStatus::Ready
+            {
+                gw.loaded = true;
+            }
+        }
+        self.devices_dirty = true;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn message(
+        &mut self,
+        gateway: &Sid,
+        sid: &Sid,
+        model: Option<&str>,
+        msg: &DeviceState,
+        props: &Props,
+        heartbeat: bool,
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        let is_gateway = sid == gateway;
+        let parent = (!is_gateway).then_some(gateway);
+        let model = model.filter(|m| !m.trim().is_empty());
+        let joined =
+            !self.devices.contains_key(sid) && self.gateways.get(gateway).is_some_and(|g| g.loaded);
+        self.ensure_device(sid, parent, model.unwrap_or(""), joined);
+        let motion_delay = self.config.motion_off_delay(sid);
+        let Some(d) = self.devices.get_mut(sid) else {
+            return;
+        };
+        if let Some(m) = model
+            && d.model != m
+        {
+            d.model = m.to_owned();
+        }
+        d.state.absorb(msg, heartbeat);
+        d.last_seen = Some(wall);
+        if is_gateway {
+            // Its own reports (light, illuminance): the gateway is clearly alive.
+        } else if !d.available {
+            d.available = true;
+        }
+        let is_motion = d.state.device.is_some_and(|x| x.kind == DeviceKind::Motion);
+        if is_motion && !heartbeat {
+            match msg.get("occupancy") {
+                Some(TypedValue::Bool(true)) => d.motion_off = Some(now + motion_delay),
+                Some(TypedValue::Bool(false)) => d.motion_off = None,
+                _ => {}
+            }
+        }
+        if d.state.device.is_some() && !d.discovered {
+            self.publish_discovery(sid);
+        }
+        self.publish_availability(sid);
+        let action = state::action(msg).map(str::to_owned);
+        self.publish_state(sid, action.as_deref());
+        if let Some(action) = action {
+            self.publish_action(sid, &action);
+        }
+        if !heartbeat {
+            self.publish_legacy(sid, msg);
+        }
+        let _ = props;
+    }
+
+    fn gateway_online(&mut self, gateway: &Sid, online: bool) {
+        let Some(g) = self.gateways.get_mut(gateway) else {
+            return;
+        };
+        if g.online == online {
+            return;
+        }
+        g.online = online;
+        if let Some(d) = self.devices.get_mut(gateway) {
+            d.available = online;
+        }
+        let sids: Vec<Sid> = self
+            .devices
+            .iter()
+            .filter(|(s, d)| *s == gateway || d.gateway.as_ref() == Some(gateway))
+            .map(|(s, _)| s.clone())
+            .collect();
+        for s in &sids {
+            self.publish_availability(s);
+        }
+    }
+
+    /// Creates the record of a device seen for the first time.
+    fn ensure_device(&mut self, sid: &Sid, gateway: Option<&Sid>, model: &str, joined: bool) {
+        if let Some(d) = self.devices.get_mut(sid) {
+            if d.model.is_empty() && !model.is_empty() {
+                d.model = model.to_owned();
+            }
+            if d.state.device.is_none() {
+                d.state.device = catalogue::lookup(&d.model);
+            }
+            if gateway.is_some() && d.gateway.as_ref() != gateway {
+                d.gateway = gateway.cloned();
+                self.devices_dirty = true;
+            }
+            return;
+        }
+        let name = self
+            .renamed
+            .get(sid)
+            .cloned()
+            .unwrap_or_else(|| self.config.friendly_name(sid));
+        self.names.insert(name.as_str().to_owned(), sid.clone());
+        self.names.insert(sid.as_str().to_owned(), sid.clone());
+        let device = catalogue::lookup(model);
+        self.devices.insert(
+            sid.clone(),
+            Dev {
+                name: name.clone(),
+                gateway: gateway.cloned(),
+                model: model.to_owned(),
+                state: DeviceState {
+                    device,
+                    readings: Vec::new(),
+                    raw: Props::new(),
+                },
+                last_seen: None,
+                available: true,
+                published_online: None,
+                motion_off: None,
+                discovered: false,
+            },
+        );
+        self.devices_dirty = true;
+        if joined {
+            tracing::info!(device = %sid, name = %name.as_str(), model = %sanitize::for_terminal(model), "a new device joined");
+            let event = BridgeEvent::DeviceJoined {
+                sid,
+                name: &name,
+                model,
+            }
+            .to_json();
+            self.publish(self.topics.bridge_event(), event, Qos::AtLeastOnce, false);
+        }
+        self.publish_discovery(sid);
+    }
+
+    // --- timers ----------------------------------------------------------------------------
+
+    /// The next motion off-delay to run out.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.devices.values().filter_map(|d| d.motion_off).min()
+    }
+
+    /// Motion sensors whose off-delay ran out read "no motion".
+    pub fn timer(&mut self, now: Instant) {
+        let due: Vec<Sid> = self
+            .devices
+            .iter()
+            .filter(|(_, d)| d.motion_off.is_some_and(|t| t <= now))
+            .map(|(s, _)| s.clone())
+            .collect();
+        for sid in due {
+            if let Some(d) = self.devices.get_mut(&sid) {
+                d.motion_off = None;
+                d.state.absorb(
+                    &DeviceState {
+                        device: d.state.device,
+                        readings: vec![Reading {
+                            property: "occupancy",
+                            value: TypedValue::Bool(false),
+                        }],
+                        raw: Props::new(),
+                    },
+                    false,
+                );
+            }
+            self.publish_state(&sid, None);
+        }
+    }
+
+    // --- MQTT messages ---------------------------------------------------------------------
+
+    /// A message from the broker.
+    pub fn mqtt_message(&mut self, topic: &str, payload: &[u8], retain: bool) {
+        match self.topics.parse(topic) {
+            Incoming::Own | Incoming::Foreign => {}
+            Incoming::Invalid { reason } => {
+                self.stats.invalid += 1;
+                tracing::debug!(
+                    "ignored a message on {}: {reason}",
+                    sanitize::truncated(topic, 120)
+                );
+            }
+            Incoming::HomeAssistantStatus => {
+                if state::parse_availability(payload) == Some(true) {
+                    tracing::info!(
+                        "Home Assistant (re)started: publishing discovery and states again"
+                    );
+                    self.publish(
+                        self.topics.bridge_state(),
+                        state::ONLINE.to_owned(),
+                        Qos::AtLeastOnce,
+                        true,
+                    );
+                    self.republish_all();
+                }
+            }
+            _ if retain => {
+                self.stats.invalid += 1;
+                tracing::warn!(
+                    "ignored a retained command on {}: a retained command would run again at every restart; clear it with an empty retained message",
+                    sanitize::truncated(topic, 120)
+                );
+            }
+            Incoming::Set { device, property } => {
+                self.stats.commands += 1;
+                self.set(&device, property.as_deref(), payload);
+            }
+            Incoming::Get { device, property } => {
+                self.stats.commands += 1;
+                self.get(&device, property.as_deref(), payload);
+            }
+            Incoming::BridgeRequest { name } => {
+                self.stats.commands += 1;
+                self.request(&name, payload);
+            }
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Sid> {
+        self.names
+            .get(name)
+            .filter(|s| self.devices.contains_key(*s))
+            .cloned()
+    }
+
+    fn unknown_device(&self, name: &str) -> String {
+        let mut known: Vec<&str> = self.devices.values().map(|d| d.name.as_str()).collect();
+        known.truncate(20);
+        format!(
+            "no device named {:?}; known devices: {}",
+            sanitize::truncated(name, 60),
+            if known.is_empty() {
+                "none yet".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )
+    }
+
+    fn set(&mut self, name: &FriendlyName, property: Option<&str>, payload: &[u8]) {
+        let Some(sid) = self.lookup(name.as_str()) else {
+            let msg = self.unknown_device(name.as_str());
+            return self.command_failed(&format!("{}/set", name.as_str()), &msg);
+        };
+        let (device, version, current) = match self.target(&sid) {
+            Ok(t) => t,
+            Err(msg) => return self.command_failed(&format!("{}/set", name.as_str()), &msg),
+        };
+        match state::encode_set(device, version, property, payload, Some(&current)) {
+            Ok(props) => self.jobs.push(Job::Write {
+                sid,
+                props,
+                origin: Origin::Set {
+                    name: name.as_str().to_owned(),
+                },
+            }),
+            Err(e) => self.command_failed(&format!("{}/set", name.as_str()), &e.to_string()),
+        }
+    }
+
+    /// The catalogue entry, protocol version and current state of a device to command.
+    fn target(&self, sid: &Sid) -> Result<(&'static Device, ProtoVersion, DeviceState), String> {
+        let d = self
+            .devices
+            .get(sid)
+            .ok_or_else(|| format!("device {sid} is not known"))?;
+        let device = d.state.device.ok_or_else(|| {
+            format!(
+                "device {} has model {:?}, which lumi does not know; it cannot be commanded by name (use `lumi write`)",
+                d.name.as_str(),
+                sanitize::truncated(&d.model, 40)
+            )
+        })?;
+        let gateway = d.gateway.as_ref().unwrap_or(sid);
+        let version = self
+            .gateways
+            .get(gateway)
+            .and_then(|g| g.version)
+            .unwrap_or(ProtoVersion::V1);
+        Ok((device, version, d.state.clone()))
+    }
+
+    fn get(&mut self, name: &FriendlyName, property: Option<&str>, payload: &[u8]) {
+        let Some(sid) = self.lookup(name.as_str()) else {
+            let msg = self.unknown_device(name.as_str());
+            return self.command_failed(&format!("{}/get", name.as_str()), &msg);
+        };
+        let properties = match self.target(&sid) {
+            Ok((device, _, _)) => match state::parse_get(device, property, payload) {
+                Ok(g) => g.properties,
+                Err(e) => {
+                    return self.command_failed(&format!("{}/get", name.as_str()), &e.to_string());
+                }
+            },
+            Err(_) => Vec::new(),
+        };
+        self.jobs.push(Job::Read {
+            sid,
+            origin: Origin::Get { properties },
+        });
+    }
+
+    fn request(&mut self, name: &str, payload: &[u8]) {
+        let BridgeRequest {
+            request,
+            transaction,
+        } = match request::parse_request(name, payload) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats.failed += 1;
+                tracing::warn!(
+                    "bridge request {}: {}",
+                    sanitize::truncated(name, 60),
+                    e.message
+                );
+                let response = e.response();
+                self.publish(
+                    self.topics.bridge_response(name),
+                    response,
+                    Qos::AtLeastOnce,
+                    false,
+                );
+                return;
+            }
+        };
+        let origin = Origin::Request {
+            name: name.to_owned(),
+            transaction,
+        };
+        match request {
+            Request::PermitJoin {
+                enable,
+                time,
+                gateway,
+            } => {
+                let gateways: Vec<Sid> = match gateway {
+                    None => self.gateways.keys().cloned().collect(),
+                    Some(g) => match self.lookup(&g).filter(|s| self.gateways.contains_key(s)) {
+                        Some(s) => vec![s],
+                        None => {
+                            let known: Vec<&str> = self.gateways.keys().map(Sid::as_str).collect();
+                            return self.respond_error(
+                                &origin,
+                                &format!(
+                                    "permit_join: no gateway {:?}; gateways: {}",
+                                    sanitize::truncated(&g, 60),
+                                    known.join(", ")
+                                ),
+                            );
+                        }
+                    },
+                };
+                if gateways.is_empty() {
+                    return self.respond_error(&origin, "permit_join: no gateway is known yet");
+                }
+                self.jobs.push(Job::Pairing {
+                    gateways,
+                    open: enable,
+                    time: time.unwrap_or(Duration::from_secs(30)),
+                    origin,
+                });
+            }
+            Request::Remove { device, force } => {
+                let Some(sid) = self.lookup(&device) else {
+                    let msg = format!("remove: {}", self.unknown_device(&device));
+                    return self.respond_error(&origin, &msg);
+                };
+                let Some(gateway) = self.devices.get(&sid).and_then(|d| d.gateway.clone()) else {
+                    return self.respond_error(
+                        &origin,
+                        &format!("remove: {sid} is a gateway; only sub-devices can be removed"),
+                    );
+                };
+                self.jobs.push(Job::Remove {
+                    gateway,
+                    sid,
+                    force,
+                    origin,
+                });
+            }
+            Request::Rename { from, to } => match self.lookup(&from) {
+                None => {
+                    let msg = format!("rename: {}", self.unknown_device(&from));
+                    self.respond_error(&origin, &msg);
+                }
+                Some(sid) => match self.lookup(to.as_str()) {
+                    Some(other) if other != sid => self.respond_error(
+                        &origin,
+                        &format!(
+                            "rename: the name {:?} is already used by {other}; choose another",
+                            to.as_str()
+                        ),
+                    ),
+                    _ => {
+                        let old = self.rename(&sid, to.clone());
+                        self.respond_ok(
+                            &origin,
+                            json!({"sid": sid.as_str(), "from": old.as_str(), "to": to.as_str(),
+                                   "saved": false,
+                                   "hint": format!("add [[device]] sid = \"{sid}\" name = \"{}\" to lumi.toml to keep the name after a restart", to.as_str())}),
+                        );
+                    }
+                },
+            },
+            Request::Read { device } => match self.lookup(&device) {
+                Some(sid) => self.jobs.push(Job::Read { sid, origin }),
+                None => {
+                    let msg = format!("read: {}", self.unknown_device(&device));
+                    self.respond_error(&origin, &msg);
+                }
+            },
+            Request::Health => {
+                let data = self.health();
+                self.respond_ok(&origin, data);
+            }
+        }
+    }
+
+    /// Renames a device; returns the old name.
+    fn rename(&mut self, sid: &Sid, to: FriendlyName) -> FriendlyName {
+        let Some(d) = self.devices.get_mut(sid) else {
+            return to;
+        };
+        let old = std::mem::replace(&mut d.name, to.clone());
+        self.names.remove(old.as_str());
+        self.names.insert(to.as_str().to_owned(), sid.clone());
+        self.renamed.insert(sid.clone(), to.clone());
+        tracing::info!(device = %sid, "renamed {} to {}", old.as_str(), to.as_str());
+        if self.connected {
+            // The old retained topics would otherwise stay on the broker forever.
+            for topic in [self.topics.state(&old), self.topics.availability(&old)] {
+                self.publish(topic, String::new(), Qos::AtLeastOnce, true);
+            }
+        }
+        self.publish_discovery(sid);
+        if let Some(d) = self.devices.get_mut(sid) {
+            d.published_online = None;
+        }
+        self.publish_availability(sid);
+        self.publish_state(sid, None);
+        let event = BridgeEvent::DeviceRenamed {
+            sid,
+            from: &old,
+            to: &to,
+        }
+        .to_json();
+        self.publish(self.topics.bridge_event(), event, Qos::AtLeastOnce, false);
+        self.devices_dirty = true;
+        old
+    }
+
+    fn forget(&mut self, sid: &Sid) {
+        let Some(d) = self.devices.remove(sid) else {
+            return;
+        };
+        self.names.retain(|_, s| s != sid);
+        tracing::info!(device = %sid, "removed {}", d.name.as_str());
+        if self.connected {
+            if let Some(device) = d.state.device {
+                for topic in self.discovery.removal(sid, device) {
+                    self.publish(topic, String::new(), Qos::AtLeastOnce, true);
+                }
+            }
+            for topic in [
+                self.topics.state(&d.name),
+                self.topics.availability(&d.name),
+            ] {
+                self.publish(topic, String::new(), Qos::AtLeastOnce, true);
+            }
+        }
+        let event = BridgeEvent::DeviceRemoved { sid, name: &d.name }.to_json();
+        self.publish(self.topics.bridge_event(), event, Qos::AtLeastOnce, false);
+        self.devices_dirty = true;
+    }
+
+    fn health(&self) -> Value {
+        let uptime = SystemTime::now()
+            .duration_since(self.started)
+            .unwrap_or_default()
+            .as_secs();
+        let gateways: Vec<Value> = self
+            .gateways
+            .iter()
+            .map(|(sid, g)| {
+                json!({
+                    "sid": sid.as_str(),
+                    "address": g.addr.to_string(),
+                    "protocol": g.version.map(|v| v.to_string()),
+                    "online": g.online,
+                    "devices": self.devices.values().filter(|d| d.gateway.as_ref() == Some(sid)).count(),
+                })
+            })
+            .collect();
+        let subs = self.devices.values().filter(|d| d.gateway.is_some());
+        let (mut online, mut offline) = (0, 0);
+        for d in subs {
+            if self.effective_online(d) {
+                online += 1;
+            } else {
+                offline += 1;
+            }
+        }
+        json!({
+            "healthy": self.connected && self.gateways.values().all(|g| g.online),
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_s": uptime,
+            "mqtt": {"connected": self.connected, "connections": self.stats.connections},
+            "gateways": gateways,
+            "devices": {"online": online, "offline": offline},
+            "counters": {
+                "reports": self.stats.reports,
+                "commands": self.stats.commands,
+                "failed_commands": self.stats.failed,
+                "invalid_messages": self.stats.invalid,
+                "dropped_datagrams": self.dropped,
+            },
+        })
+    }
+
+    // --- job results -----------------------------------------------------------------------
+
+    /// A job finished.
+    pub fn job_done(&mut self, job: &Job, result: JobResult, wall: SystemTime) {
+        let origin = match job {
+            Job::Write { origin, .. }
+            | Job::Read { origin, .. }
+            | Job::Pairing { origin, .. }
+            | Job::Remove { origin, .. } => origin,
+        };
+        match (job, result) {
+            (Job::Remove { sid, force, .. }, r) => {
+                let failed = match r {
+                    JobResult::Failed(e) => Some(e),
+                    _ => None,
+                };
+                if failed.is_none() || *force {
+                    let name = self
+                        .devices
+                        .get(sid)
+                        .map(|d| d.name.as_str().to_owned())
+                        .unwrap_or_default();
+                    self.forget(sid);
+                    self.respond_ok(
+                        origin,
+                        json!({"id": name, "sid": sid.as_str(), "force": force, "gateway_confirmed": failed.is_none()}),
+                    );
+                } else if let Some(e) = failed {
+                    self.respond_error(
+                        origin,
+                        &format!("remove: {e} (send \"force\": true to forget the device anyway)"),
+                    );
+                }
+            }
+            (_, JobResult::Failed(e)) => match origin {
+                Origin::Set { name } => self.command_failed(&format!("{name}/set"), &e),
+                Origin::Get { .. } => self.command_failed("get", &e),
+                Origin::Request { .. } => self.respond_error(origin, &e),
+            },
+            (Job::Read { sid, .. }, JobResult::Data(data)) => {
+                if let Some(d) = self.devices.get_mut(sid) {
+                    d.state.absorb(&data.state, false);
+                    d.last_seen = Some(wall);
+                }
+                self.publish_state(sid, None);
+                if let Origin::Request { .. } = origin {
+                    let payload = self
+                        .devices
+                        .get(sid)
+                        .map(|d| {
+                            Value::Object(state::state_payload(
+                                &d.state,
+                                &Extras {
+                                    linkquality: None,
+                                    last_seen: d.last_seen,
+                                },
+                            ))
+                        })
+                        .unwrap_or(Value::Null);
+                    let name = self.devices.get(sid).map(|d| d.name.as_str().to_owned());
+                    self.respond_ok(
+                        origin,
+                        json!({"id": name, "sid": sid.as_str(), "state": payload}),
+                    );
+                }
+            }
+            (
+                Job::Pairing {
+                    gateways,
+                    open,
+                    time,
+                    ..
+                },
+                _,
+            ) => {
+                let list: Vec<&str> = gateways.iter().map(Sid::as_str).collect();
+                self.respond_ok(
+                    origin,
+                    json!({"value": open, "time": time.as_secs(), "gateways": list}),
+                );
+            }
+            (Job::Write { sid, .. }, _) => {
+                tracing::debug!(device = %sid, "write accepted");
+            }
+            (Job::Read { .. }, _) => {}
+        }
+    }
+
+    fn command_failed(&mut self, what: &str, message: &str) {
+        self.stats.failed += 1;
+        tracing::warn!(
+            "command {} failed: {message}",
+            sanitize::truncated(what, 120)
+        );
+        let payload =
+            json!({"level": "error", "message": format!("{what}: {message}")}).to_string();
+        self.publish(
+            format!("{}/bridge/logging", self.topics.base()),
+            payload,
+            Qos::AtLeastOnce,
+            false,
+        );
+    }
+
+    fn respond_ok(&mut self, origin: &Origin, data: Value) {
+        if let Origin::Request { name, transaction } = origin {
+            let payload = response_ok(data, transaction.as_ref());
+            self.publish(
+                self.topics.bridge_response(name),
+                payload,
+                Qos::AtLeastOnce,
+                false,
+            );
+        }
+    }
+
+    fn respond_error(&mut self, origin: &Origin, message: &str) {
+        self.stats.failed += 1;
+        if let Origin::Request { name, transaction } = origin {
+            tracing::warn!(
+                "bridge request {}: {message}",
+                sanitize::truncated(name, 60)
+            );
+            let payload = response_error(message, transaction.as_ref());
+            self.publish(
+                self.topics.bridge_response(name),
+                payload,
+                Qos::AtLeastOnce,
+                false,
+            );
+        }
+    }
+
+    // --- publishing ------------------------------------------------------------------------
+
+    fn publish(&mut self, topic: String, payload: String, qos: Qos, retain: bool) {
+        self.out.push(Publish {
+            topic,
+            payload,
+            qos,
+            retain,
+        });
+    }
+
+    fn effective_online(&self, d: &Dev) -> bool {
+        let gateway_online = d
+            .gateway
+            .as_ref()
+            .is_none_or(|g| self.gateways.get(g).is_none_or(|g| g.online));
+        d.available && gateway_online
+    }
+
+    fn publish_discovery(&mut self, sid: &Sid) {
+        if !self.connected || !self.config.homeassistant(sid) {
+            return;
+        }
+        let Some(d) = self.devices.get(sid) else {
+            return;
+        };
+        let Some(device) = d.state.device else {
+            return;
+        };
+        let messages = self.discovery.device(&HaDevice {
+            sid,
+            name: &d.name,
+            device,
+            gateway: d.gateway.as_ref(),
+        });
+        for m in messages {
+            let payload = m.payload_string();
+            self.publish(m.topic, payload, Qos::AtLeastOnce, true);
+        }
+        if let Some(d) = self.devices.get_mut(sid) {
+            d.discovered = true;
+        }
+    }
+
+    fn publish_availability(&mut self, sid: &Sid) {
+        let Some(d) = self.devices.get(sid) else {
+            return;
+        };
+        let online = self.effective_online(d);
+        if d.published_online == Some(online) {
+            return;
+        }
+        let topic = self.topics.availability(&d.name);
+        if let Some(d) = self.devices.get_mut(sid) {
+            d.published_online = Some(online);
+        }
+        self.devices_dirty = true;
+        if self.connected && self.config.bridge.availability {
+            self.publish(
+                topic,
+                state::availability_payload(online).to_owned(),
+                Qos::AtLeastOnce,
+                true,
+            );
+        }
+    }
+
+    /// Publishes a device's state; `action` adds this message's event to it (not kept).
+    fn publish_state(&mut self, sid: &Sid, action: Option<&str>) {
+        if !self.connected {
+            return;
+        }
+        let Some(d) = self.devices.get(sid) else {
+            return;
+        };
+        if d.state.is_empty() && d.last_seen.is_none() {
+            return;
+        }
+        let mut payload = state::state_payload(
+            &d.state,
+            &Extras {
+                linkquality: None,
+                last_seen: d.last_seen,
+            },
+        );
+        if let Some(a) = action {
+            payload.insert("action".to_owned(), Value::from(a));
+        }
+        let topic = self.topics.state(&d.name);
+        let retain = self.config.retain(sid) && action.is_none();
+        let qos = self.config.mqtt.qos;
+        self.publish(topic, Value::Object(payload).to_string(), qos, retain);
+    }
+
+    fn publish_action(&mut self, sid: &Sid, action: &str) {
+        let Some(d) = self.devices.get(sid) else {
+            return;
+        };
+        let topic = self.topics.action(&d.name);
+        self.publish(topic, action.to_owned(), self.config.mqtt.qos, false);
+    }
+
+    fn publish_legacy(&mut self, sid: &Sid, msg: &DeviceState) {
+        if !self.connected || !self.config.bridge.legacy_topics {
+            return;
+        }
+        let Some(d) = self.devices.get(sid) else {
+            return;
+        };
+        let model = if d.model.is_empty() {
+            "unknown"
+        } else {
+            &d.model
+        };
+        let messages = state::legacy_messages(&self.topics, model, sid, msg);
+        let retain = self.config.retain(sid);
+        for (topic, payload) in messages {
+            self.publish(topic, payload, self.config.mqtt.qos, retain);
+        }
+    }
+
+    fn devices_payload(&self) -> String {
+        let entries: Vec<DeviceEntry<'_>> = self
+            .devices
+            .iter()
+            .map(|(sid, d)| DeviceEntry {
+                sid,
+                name: &d.name,
+                model: &d.model,
+                device: d.state.device,
+                gateway: d.gateway.as_ref(),
+                online: Some(self.effective_online(d)),
+                last_seen: d.last_seen,
+            })
+            .collect();
+        state::devices_payload(&entries)
+    }
+}
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;

@@ -1,0 +1,541 @@
+//! The core's decisions, input by input (no network, no clock but the one given).
+
+use std::net::SocketAddr;
+use std::time::{Duration, UNIX_EPOCH};
+
+use lumi_client::gateway::{DeviceInfo, Event, Origin as Found};
+use lumi_proto::catalogue;
+use lumi_proto::lan::{Props, ProtoVersion, Sid};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::*;
+
+const GW: &str = "7811dcb06970";
+const PLUG: &str = "158d0001100000";
+const BUTTON: &str = "158d0001100001";
+const MOTION: &str = "158d0001100002";
+
+fn sid(s: &str) -> Sid {
+    s.parse().unwrap()
+}
+
+fn config() -> Config {
+    Config::from_toml(&format!(
+        r#"
+        [bridge]
+        motion_off_delay = "90s"
+        [[device]]
+        sid = "{PLUG}"
+        name = "kitchen/plug"
+        [[device]]
+        sid = "{BUTTON}"
+        name = "hall/button"
+        retain = false
+        [[device]]
+        sid = "{MOTION}"
+        name = "hall/motion"
+        "#
+    ))
+    .unwrap()
+}
+
+fn wall() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_714_566_896)
+}
+
+fn report(sid_: &str, model: &str, version: ProtoVersion, props: Props) -> Event {
+    Event::Report {
+        gateway: sid(GW),
+        sid: sid(sid_),
+        model: Some(model.to_owned()),
+        state: catalogue::decode(model, version, &props),
+        props,
+    }
+}
+
+fn info(sid_: &str, model: &str, props: Props) -> DeviceInfo {
+    DeviceInfo {
+        sid: sid(sid_),
+        gateway: sid(GW),
+        model: Some(model.to_owned()),
+        name: None,
+        kind: None,
+        state: catalogue::decode(model, ProtoVersion::V1, &props),
+        battery: None,
+        voltage: None,
+        last_seen: Some(Duration::from_secs(5)),
+        available: true,
+    }
+}
+
+/// A connected core with a v1 gateway and a plug, a button and a motion sensor loaded.
+fn house() -> (Core, Instant) {
+    let now = Instant::now();
+    let mut core = Core::new(config(), wall());
+    core.connected();
+    core.client_event(
+        &Event::GatewayAppeared {
+            gateway: sid(GW),
+            addr: SocketAddr::from(([127, 0, 0, 2], 9898)),
+            model: Some("gateway".into()),
+            version: Some(ProtoVersion::V1),
+            origin: Found::Discovery,
+        },
+        now,
+        wall(),
+    );
+    core.loaded(
+        &[],
+        &[
+            info(PLUG, "plug", Props::new().with("status", "off")),
+            info(BUTTON, "switch", Props::new().with("voltage", 3005)),
+            info(MOTION, "motion", Props::new().with("voltage", 3100)),
+        ],
+        now,
+        wall(),
+    );
+    (core, now)
+}
+
+fn topics(out: &Output) -> Vec<&str> {
+    out.publish.iter().map(|p| p.topic.as_str()).collect()
+}
+
+fn find<'a>(out: &'a Output, topic: &str) -> &'a Publish {
+    out.publish
+        .iter()
+        .rev()
+        .find(|p| p.topic == topic)
+        .unwrap_or_else(|| panic!("nothing on {topic}; published: {:?}", topics(out)))
+}
+
+fn json(p: &Publish) -> Value {
+    serde_json::from_str(&p.payload).unwrap_or_else(|e| panic!("{}: {e}", p.payload))
+}
+
+#[test]
+fn connecting_publishes_the_bridge_state_then_everything_known() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.disconnected();
+    core.connected();
+    let out = core.take();
+    let first = &out.publish[0];
+    assert_eq!(
+        (first.topic.as_str(), first.payload.as_str(), first.retain),
+        ("lumi/bridge/state", r#"{"state":"online"}"#, true)
+    );
+    let plug = find(&out, "lumi/kitchen/plug");
+    assert!(plug.retain, "states are retained by default");
+    assert_eq!(json(plug)["state"], "OFF");
+    assert_eq!(json(plug)["last_seen"], "2024-05-01T12:34:51.000Z");
+    assert_eq!(
+        find(&out, "lumi/kitchen/plug/availability").payload,
+        r#"{"state":"online"}"#
+    );
+    assert!(
+        topics(&out).contains(&"homeassistant/switch/lumi_158d0001100000_state/config"),
+        "{:?}",
+        topics(&out)
+    );
+    let devices = json(find(&out, "lumi/bridge/devices"));
+    let names: Vec<&str> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["friendly_name"].as_str().unwrap())
+        .collect();
+    // Sorted by sid.
+    assert_eq!(names, ["kitchen/plug", "hall/button", "hall/motion", GW]);
+}
+
+#[test]
+fn nothing_retained_is_queued_while_disconnected() {
+    let (mut core, now) = house();
+    let _ = core.take();
+    core.disconnected();
+    core.client_event(
+        &report(
+            PLUG,
+            "plug",
+            ProtoVersion::V1,
+            Props::new().with("status", "on"),
+        ),
+        now,
+        wall(),
+    );
+    assert!(core.take().publish.is_empty());
+    core.connected();
+    let out = core.take();
+    assert_eq!(json(find(&out, "lumi/kitchen/plug"))["state"], "ON");
+}
+
+#[test]
+fn a_click_is_published_once_as_action_and_not_kept() {
+    let (mut core, now) = house();
+    let _ = core.take();
+    core.client_event(
+        &report(
+            BUTTON,
+            "switch",
+            ProtoVersion::V1,
+            Props::new().with("status", "double_click"),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    let action = find(&out, "lumi/hall/button/action");
+    assert_eq!((action.payload.as_str(), action.retain), ("double", false));
+    let state = find(&out, "lumi/hall/button");
+    assert_eq!(json(state)["action"], "double");
+    assert!(!state.retain);
+    // The next state no longer carries it.
+    core.client_event(
+        &report(
+            BUTTON,
+            "switch",
+            ProtoVersion::V1,
+            Props::new().with("voltage", 2900),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    assert_eq!(json(find(&out, "lumi/hall/button")).get("action"), None);
+}
+
+#[test]
+fn a_silent_gateway_takes_its_devices_offline_and_back() {
+    let (mut core, now) = house();
+    let _ = core.take();
+    core.client_event(
+        &Event::GatewayOffline {
+            gateway: sid(GW),
+            silent_for: Duration::from_secs(65),
+        },
+        now,
+        wall(),
+    );
+    let out = core.take();
+    for name in [GW, "kitchen/plug", "hall/button", "hall/motion"] {
+        let p = find(&out, &format!("lumi/{name}/availability"));
+        assert_eq!(
+            (p.payload.as_str(), p.retain),
+            (r#"{"state":"offline"}"#, true)
+        );
+    }
+    let devices = json(find(&out, "lumi/bridge/devices"));
+    assert!(
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["availability"] == "offline")
+    );
+    core.client_event(&Event::GatewayOnline { gateway: sid(GW) }, now, wall());
+    let out = core.take();
+    for name in [GW, "kitchen/plug", "hall/button", "hall/motion"] {
+        assert_eq!(
+            find(&out, &format!("lumi/{name}/availability")).payload,
+            r#"{"state":"online"}"#
+        );
+    }
+    // A device that is silent on its own stays offline when its gateway comes back.
+    core.client_event(
+        &Event::DeviceAvailability {
+            gateway: sid(GW),
+            sid: sid(PLUG),
+            available: false,
+            silent_for: Duration::from_secs(1500),
+        },
+        now,
+        wall(),
+    );
+    core.client_event(
+        &Event::GatewayOffline {
+            gateway: sid(GW),
+            silent_for: Duration::from_secs(65),
+        },
+        now,
+        wall(),
+    );
+    core.client_event(&Event::GatewayOnline { gateway: sid(GW) }, now, wall());
+    let out = core.take();
+    assert_eq!(
+        find(&out, "lumi/kitchen/plug/availability").payload,
+        r#"{"state":"offline"}"#
+    );
+}
+
+#[test]
+fn set_becomes_a_write_in_the_gateways_protocol() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.mqtt_message("lumi/kitchen/plug/set", br#"{"state":"ON"}"#, false);
+    let out = core.take();
+    assert_eq!(out.jobs.len(), 1);
+    let Job::Write { sid: s, props, .. } = &out.jobs[0] else {
+        panic!("{:?}", out.jobs)
+    };
+    assert_eq!(s, &sid(PLUG));
+    assert_eq!(serde_json::to_string(props).unwrap(), r#"{"status":"on"}"#);
+    // TOGGLE uses the known state (off → on).
+    core.mqtt_message("lumi/kitchen/plug/set/state", b"TOGGLE", false);
+    let out = core.take();
+    let Job::Write { props, .. } = &out.jobs[0] else {
+        panic!()
+    };
+    assert_eq!(serde_json::to_string(props).unwrap(), r#"{"status":"on"}"#);
+}
+
+#[test]
+fn bad_commands_are_logged_on_mqtt_never_dropped_silently() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.mqtt_message("lumi/garage/door/set", br#"{"state":"ON"}"#, false);
+    let out = core.take();
+    assert!(out.jobs.is_empty());
+    let log = json(find(&out, "lumi/bridge/logging"));
+    assert_eq!(log["level"], "error");
+    let msg = log["message"].as_str().unwrap();
+    assert!(
+        msg.contains("no device named \"garage/door\"") && msg.contains("kitchen/plug"),
+        "{msg}"
+    );
+    core.mqtt_message("lumi/kitchen/plug/set", br#"{"power": 5}"#, false);
+    let log = json(find(&core.take(), "lumi/bridge/logging"));
+    assert!(
+        log["message"].as_str().unwrap().contains("read-only"),
+        "{log}"
+    );
+    // A retained command is not run (it would run again at every restart).
+    core.mqtt_message("lumi/kitchen/plug/set", br#"{"state":"ON"}"#, true);
+    assert!(core.take().jobs.is_empty());
+    assert_eq!(core.stats().failed, 2);
+}
+
+#[test]
+fn a_failed_write_is_reported() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.mqtt_message("lumi/kitchen/plug/set/state", b"OFF", false);
+    let job = core.take().jobs.remove(0);
+    core.job_done(&job, JobResult::Failed("no reply after 3s".into()), wall());
+    let log = json(find(&core.take(), "lumi/bridge/logging"));
+    assert_eq!(log["message"], "kitchen/plug/set: no reply after 3s");
+}
+
+#[test]
+fn requests_are_answered_with_their_transaction() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.mqtt_message("lumi/bridge/request/health", br#"{"transaction":7}"#, false);
+    let r = json(find(&core.take(), "lumi/bridge/response/health"));
+    assert_eq!(
+        (r["status"].as_str(), r["transaction"].as_i64()),
+        (Some("ok"), Some(7))
+    );
+    assert_eq!(r["data"]["devices"]["online"], 3);
+    assert_eq!(r["data"]["gateways"][0]["protocol"], "v1");
+
+    core.mqtt_message(
+        "lumi/bridge/request/read",
+        br#"{"id":"nobody","transaction":"x"}"#,
+        false,
+    );
+    let r = json(find(&core.take(), "lumi/bridge/response/read"));
+    assert_eq!(
+        (r["status"].as_str(), r["transaction"].as_str()),
+        (Some("error"), Some("x"))
+    );
+
+    core.mqtt_message(
+        "lumi/bridge/request/permit_join",
+        br#"{"value":true,"time":60,"transaction":1}"#,
+        false,
+    );
+    let out = core.take();
+    let Job::Pairing {
+        gateways,
+        open,
+        time,
+        ..
+    } = &out.jobs[0]
+    else {
+        panic!("{:?}", out.jobs)
+    };
+    assert_eq!(
+        (gateways.as_slice(), *open, *time),
+        (&[sid(GW)][..], true, Duration::from_secs(60))
+    );
+    let job = out.jobs[0].clone();
+    core.job_done(&job, JobResult::Done, wall());
+    let r = json(find(&core.take(), "lumi/bridge/response/permit_join"));
+    assert_eq!(r["data"]["value"], true);
+    assert_eq!(r["transaction"], 1);
+}
+
+#[test]
+fn remove_clears_discovery_state_and_availability() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.mqtt_message(
+        "lumi/bridge/request/remove",
+        br#"{"id":"kitchen/plug"}"#,
+        false,
+    );
+    let job = core.take().jobs.remove(0);
+    let Job::Remove {
+        gateway, sid: s, ..
+    } = &job
+    else {
+        panic!("{job:?}")
+    };
+    assert_eq!((gateway, s), (&sid(GW), &sid(PLUG)));
+    core.job_done(&job, JobResult::Done, wall());
+    let out = core.take();
+    for t in [
+        "homeassistant/switch/lumi_158d0001100000_state/config",
+        "lumi/kitchen/plug",
+        "lumi/kitchen/plug/availability",
+    ] {
+        let p = find(&out, t);
+        assert_eq!((p.payload.as_str(), p.retain), ("", true), "{t}");
+    }
+    assert_eq!(
+        json(find(&out, "lumi/bridge/event"))["type"],
+        "device_removed"
+    );
+    assert_eq!(
+        json(find(&out, "lumi/bridge/response/remove"))["status"],
+        "ok"
+    );
+    assert_eq!(
+        json(find(&out, "lumi/bridge/devices"))
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // Gone: commands to it fail clearly.
+    core.mqtt_message("lumi/kitchen/plug/set/state", b"ON", false);
+    assert!(core.take().jobs.is_empty());
+}
+
+#[test]
+fn rename_moves_the_topics() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.mqtt_message(
+        "lumi/bridge/request/rename",
+        br#"{"from":"kitchen/plug","to":"kitchen/kettle"}"#,
+        false,
+    );
+    let out = core.take();
+    assert_eq!(find(&out, "lumi/kitchen/plug").payload, "");
+    assert_eq!(json(find(&out, "lumi/kitchen/kettle"))["state"], "OFF");
+    assert_eq!(
+        json(find(&out, "lumi/bridge/event"))["type"],
+        "device_renamed"
+    );
+    assert_eq!(
+        json(find(&out, "lumi/bridge/response/rename"))["data"]["to"],
+        "kitchen/kettle"
+    );
+    core.mqtt_message("lumi/kitchen/kettle/set/state", b"ON", false);
+    assert_eq!(core.take().jobs.len(), 1);
+    // A name in use is refused.
+    core.mqtt_message(
+        "lumi/bridge/request/rename",
+        br#"{"from":"hall/button","to":"kitchen/kettle"}"#,
+        false,
+    );
+    assert_eq!(
+        json(find(&core.take(), "lumi/bridge/response/rename"))["status"],
+        "error"
+    );
+}
+
+#[test]
+fn motion_turns_off_after_the_delay() {
+    let (mut core, now) = house();
+    let _ = core.take();
+    core.client_event(
+        &report(
+            MOTION,
+            "motion",
+            ProtoVersion::V2,
+            Props::new().with("motion_status", "motion"),
+        ),
+        now,
+        wall(),
+    );
+    assert_eq!(
+        json(find(&core.take(), "lumi/hall/motion"))["occupancy"],
+        true
+    );
+    assert_eq!(core.next_deadline(), Some(now + Duration::from_secs(90)));
+    core.timer(now + Duration::from_secs(89));
+    assert!(core.take().publish.is_empty());
+    core.timer(now + Duration::from_secs(90));
+    assert_eq!(
+        json(find(&core.take(), "lumi/hall/motion"))["occupancy"],
+        false
+    );
+    assert_eq!(core.next_deadline(), None);
+}
+
+#[test]
+fn a_new_device_after_loading_is_announced() {
+    let (mut core, now) = house();
+    let _ = core.take();
+    core.client_event(
+        &report(
+            "158d0001aaaaaa",
+            "magnet",
+            ProtoVersion::V1,
+            Props::new().with("status", "open"),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    let e = json(find(&out, "lumi/bridge/event"));
+    assert_eq!(
+        (e["type"].as_str(), e["data"]["model"].as_str()),
+        (Some("device_joined"), Some("magnet"))
+    );
+    assert!(
+        topics(&out).contains(&"homeassistant/binary_sensor/lumi_158d0001aaaaaa_contact/config"),
+        "{:?}",
+        topics(&out)
+    );
+    assert_eq!(json(find(&out, "lumi/158d0001aaaaaa"))["contact"], false);
+}
+
+#[test]
+fn home_assistant_coming_online_gets_everything_again() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.mqtt_message("homeassistant/status", b"offline", false);
+    assert!(core.take().publish.is_empty());
+    core.mqtt_message("homeassistant/status", b"online", false);
+    let out = core.take();
+    assert!(topics(&out).contains(&"homeassistant/switch/lumi_158d0001100000_state/config"));
+    assert_eq!(json(find(&out, "lumi/kitchen/plug"))["state"], "OFF");
+}
+
+#[test]
+fn stopping_says_offline() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.stopping();
+    let out = core.take();
+    let p = find(&out, "lumi/bridge/state");
+    assert_eq!(
+        (p.payload.as_str(), p.retain),
+        (r#"{"state":"offline"}"#, true)
+    );
+}

@@ -1,0 +1,375 @@
+//! The daemon: `lumi bridge` (and `lumi demo`) as a library.
+//!
+//! [`Bridge::start`] starts, on the current tokio runtime:
+//!
+//! - the embedded MQTT broker when `lumi.toml` names no `mqtt.url` ([`crate::broker`]; it
+//!   refuses to start when its port is taken, rather than talking to whatever listens there);
+//! - a LAN client ([`lumi_client::gateway::Client`]): discovery, reports, heartbeats,
+//!   availability timers, commands;
+//! - the MQTT link ([`crate::mqtt`]): reconnects with backoff, subscribes again on every
+//!   connection, last will `<base>/bridge/state` ← `{"state":"offline"}`;
+//! - one task that joins them: it feeds every client event, MQTT message, finished command
+//!   and timer into the sans-IO [`Core`], publishes what comes out and runs the commands
+//!   it asks for (each in its own task, so a slow gateway never holds up the others).
+//!
+//! On every (re)connection the core publishes everything again from its cache: the bridge
+//! state, discovery, availability, states and the device list; so a broker restarted
+//! without persistence loses nothing. [`Bridge::stop`] publishes `offline`, disconnects
+//! cleanly and closes the client.
+
+mod core;
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use lumi_client::gateway::{
+    Availability, Client, ClientConfig, ClientError, Event, Events, EventsError, Passwords,
+    StaticGateway,
+};
+use lumi_client::net::NetConfig;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub use self::core::{Core, CoreStats, Job, JobResult, Origin, Output, Publish};
+use crate::config::{Broker, Config};
+use crate::mqtt::{Link, LinkError, LinkEvent, LinkEvents, LinkOptions};
+use crate::state;
+
+/// Why the bridge could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BridgeError {
+    /// The embedded broker could not start.
+    #[cfg(feature = "embedded-broker")]
+    #[error("embedded MQTT broker: {0}")]
+    Broker(#[from] crate::broker::BrokerError),
+    /// No `mqtt.url`, and this build has no embedded broker.
+    #[error(
+        "no mqtt.url is set and this build of lumi has no embedded broker (cargo feature \
+         embedded-broker); set mqtt.url = \"mqtt://host:1883\" in lumi.toml"
+    )]
+    NoEmbeddedBroker,
+    /// The LAN client could not start.
+    #[error("LAN client: {0}")]
+    Client(#[from] ClientError),
+    /// The MQTT link could not be set up (bad TLS files, …).
+    #[error("MQTT: {0}")]
+    Link(#[from] LinkError),
+    /// The client or the link stopped unexpectedly.
+    #[error("the bridge stopped: {0}")]
+    Stopped(String),
+}
+
+/// Everything the daemon needs.
+#[derive(Debug, Clone)]
+pub struct BridgeSetup {
+    /// The effective configuration.
+    pub config: Config,
+    /// The network the LAN client uses (the interface resolved by the caller).
+    pub net: NetConfig,
+}
+
+/// The LAN client's configuration for a bridge configuration: gateways and passwords,
+/// the command timeout, and availability timeouts (per kind, and per device from
+/// `[[device]] availability_timeout`).
+pub fn client_config(config: &Config, net: NetConfig) -> ClientConfig {
+    let mut c = ClientConfig::new(net);
+    c.request_timeout = config.timeout;
+    c.offline_after = config.bridge.availability_timeout.gateway;
+    c.availability = Availability {
+        battery: config.bridge.availability_timeout.battery,
+        mains: config.bridge.availability_timeout.mains,
+        per_kind: Vec::new(),
+        per_sid: config
+            .devices
+            .iter()
+            .filter_map(|d| d.availability_timeout.map(|t| (d.sid.clone(), t)))
+            .collect(),
+    };
+    // Events are the bridge's input: keep plenty for bursts.
+    c.event_capacity = 16 * 1024;
+    let mut passwords = Passwords::new();
+    if let Some(p) = &config.password {
+        passwords = passwords.with_default(p.clone());
+    }
+    for g in &config.gateways {
+        if let Some(p) = &g.password {
+            if let Some(sid) = &g.sid {
+                passwords = passwords.with_sid(sid.clone(), p.clone());
+            }
+            if let Some(a) = g.addr {
+                passwords = passwords.with_ip(a.ip(), p.clone());
+            }
+        }
+        if let Some(addr) = g.addr {
+            c.gateways.push(StaticGateway {
+                addr,
+                sid: g.sid.clone(),
+                version: g.protocol,
+            });
+        }
+    }
+    c.passwords = passwords;
+    c
+}
+
+/// A running bridge. Dropping it without [`Bridge::stop`] aborts the daemon task (the
+/// broker keeps the last will).
+#[derive(Debug)]
+pub struct Bridge {
+    task: Option<JoinHandle<Result<(), BridgeError>>>,
+    stop: Option<oneshot::Sender<()>>,
+    mqtt_addr: SocketAddr,
+    embedded: bool,
+    client: Client,
+    #[cfg(feature = "embedded-broker")]
+    _broker: Option<crate::broker::EmbeddedBroker>,
+}
+
+impl Bridge {
+    /// Starts the broker (when embedded), the LAN client, the MQTT link and the daemon task.
+    pub async fn start(setup: BridgeSetup) -> Result<Bridge, BridgeError> {
+        let BridgeSetup { config, net } = setup;
+        #[cfg(feature = "embedded-broker")]
+        let mut broker = None;
+        let (mqtt_addr, embedded) = match &config.mqtt.broker {
+            Broker::Embedded { listen } => {
+                #[cfg(feature = "embedded-broker")]
+                {
+                    let b = crate::broker::EmbeddedBroker::start(*listen)?;
+                    let addr = b.local_addr();
+                    tracing::info!("embedded MQTT broker listening on {addr} (MQTT 3.1.1)");
+                    broker = Some(b);
+                    (addr, true)
+                }
+                #[cfg(not(feature = "embedded-broker"))]
+                {
+                    let _ = listen;
+                    return Err(BridgeError::NoEmbeddedBroker);
+                }
+            }
+            Broker::External(url) => {
+                // Resolved by the link; shown for the operator's benefit.
+                let addr = tokio::net::lookup_host((url.host.as_str(), url.port))
+                    .await
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], url.port)));
+                (addr, false)
+            }
+        };
+        let core = Core::new(config.clone(), SystemTime::now());
+        let mut opts = LinkOptions::from_config(&config.mqtt, embedded.then_some(mqtt_addr))?;
+        opts.will = Some(crate::mqtt::Will {
+            topic: core.topics().bridge_state(),
+            payload: state::OFFLINE.as_bytes().to_vec(),
+            qos: crate::config::Qos::AtLeastOnce,
+            retain: true,
+        });
+        opts.subscriptions = core
+            .subscriptions()
+            .into_iter()
+            .map(|t| (t, config.mqtt.qos))
+            .collect();
+        let (client, events) = Client::start_subscribed(client_config(&config, net))?;
+        let (link, link_events) = Link::start(opts)?;
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(drive(
+            core,
+            client.clone(),
+            events,
+            link,
+            link_events,
+            stop_rx,
+        ));
+        Ok(Bridge {
+            task: Some(task),
+            stop: Some(stop_tx),
+            mqtt_addr,
+            embedded,
+            client,
+            #[cfg(feature = "embedded-broker")]
+            _broker: broker,
+        })
+    }
+
+    /// Where the MQTT broker is (the embedded one's listening address, or the external
+    /// broker's first address).
+    pub fn mqtt_addr(&self) -> SocketAddr {
+        self.mqtt_addr
+    }
+
+    /// True when the bridge runs its own broker.
+    pub fn embedded_broker(&self) -> bool {
+        self.embedded
+    }
+
+    /// The LAN client (for its events, snapshots and commands).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Waits until the daemon stops by itself (it only does on an error).
+    pub async fn wait(&mut self) -> Result<(), BridgeError> {
+        match self.task.as_mut() {
+            Some(t) => {
+                let r = t.await;
+                self.task = None;
+                r.map_err(|e| BridgeError::Stopped(e.to_string()))?
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Stops cleanly: publishes `offline` to `<base>/bridge/state`, disconnects from the
+    /// broker and closes the LAN client. (An embedded broker cannot be stopped; it ends with
+    /// the process.)
+    pub async fn stop(mut self) -> Result<(), BridgeError> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.wait().await
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+/// The daemon task. See the [module docs](self).
+async fn drive(
+    mut core: Core,
+    client: Client,
+    mut events: Events,
+    link: Link,
+    mut link_events: LinkEvents,
+    mut stop: oneshot::Receiver<()>,
+) -> Result<(), BridgeError> {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, JobResult)>();
+    let mut publish_errors = 0u64;
+    let result = loop {
+        let deadline = core.next_deadline();
+        tokio::select! {
+            _ = &mut stop => break Ok(()),
+            ev = events.recv() => match ev {
+                Ok(e) => {
+                    core.client_event(&e, Instant::now(), SystemTime::now());
+                    if matches!(e, Event::DevicesLoaded { .. }) {
+                        resync(&mut core, &client).await;
+                    }
+                }
+                Err(EventsError::Lagged { missed }) => {
+                    tracing::warn!(missed, "the bridge fell behind the LAN client; reading every device's state from its registry");
+                    resync(&mut core, &client).await;
+                }
+                Err(EventsError::Closed) => break Err(BridgeError::Stopped("the LAN client stopped".into())),
+                Err(e) => break Err(BridgeError::Stopped(e.to_string())),
+            },
+            ev = link_events.recv() => match ev {
+                Some(LinkEvent::Connected { .. }) => {
+                    tracing::info!("connected to the MQTT broker; publishing every state");
+                    core.connected();
+                }
+                Some(LinkEvent::Disconnected { reason }) => {
+                    tracing::warn!("MQTT connection lost: {reason}; reconnecting");
+                    core.disconnected();
+                }
+                Some(LinkEvent::Message { topic, payload, retain }) => {
+                    core.mqtt_message(&topic, &payload, retain);
+                }
+                None => break Err(BridgeError::Stopped("the MQTT link stopped".into())),
+            },
+            Some((job, result)) = done_rx.recv() => core.job_done(&job, result, SystemTime::now()),
+            _ = sleep_until(deadline), if deadline.is_some() => core.timer(Instant::now()),
+        }
+        flush(&mut core, &link, &client, &done_tx, &mut publish_errors);
+    };
+    core.stopping();
+    flush(&mut core, &link, &client, &done_tx, &mut publish_errors);
+    link.disconnect().await;
+    client.shutdown().await;
+    result
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads every gateway and device from the client's registry into the core.
+async fn resync(core: &mut Core, client: &Client) {
+    let (gateways, devices) = match (client.gateways().await, client.devices().await) {
+        (Ok(g), Ok(d)) => (g, d),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!("cannot read the LAN client's registry: {e}");
+            return;
+        }
+    };
+    core.loaded(&gateways, &devices, Instant::now(), SystemTime::now());
+}
+
+/// Publishes what the core produced and starts the jobs it asked for.
+fn flush(
+    core: &mut Core,
+    link: &Link,
+    client: &Client,
+    done: &mpsc::UnboundedSender<(Job, JobResult)>,
+    errors: &mut u64,
+) {
+    let Output { publish, jobs } = core.take();
+    for p in publish {
+        if let Err(e) = link.publish(p.topic, p.payload.into_bytes(), p.qos, p.retain) {
+            *errors += 1;
+            if errors.is_power_of_two() {
+                tracing::warn!(total = *errors, "could not queue an MQTT publication: {e}");
+            }
+        }
+    }
+    for job in jobs {
+        let client = client.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let result = run_job(&client, &job).await;
+            let _ = done.send((job, result));
+        });
+    }
+}
+
+/// Carries out one command with the LAN client.
+async fn run_job(client: &Client, job: &Job) -> JobResult {
+    let failed = |e: ClientError| JobResult::Failed(e.to_string());
+    match job {
+        Job::Write { sid, props, .. } => match client.write(sid, props.clone()).await {
+            Ok(_) => JobResult::Done,
+            Err(e) => failed(e),
+        },
+        Job::Read { sid, .. } => match client.read(sid).await {
+            Ok(d) => JobResult::Data(d),
+            Err(e) => failed(e),
+        },
+        Job::Pairing { gateways, open, .. } => {
+            let mut errors = Vec::new();
+            for g in gateways {
+                if let Err(e) = client.pairing(g, *open).await {
+                    errors.push(e.to_string());
+                }
+            }
+            if errors.is_empty() {
+                JobResult::Done
+            } else {
+                JobResult::Failed(errors.join("; "))
+            }
+        }
+        Job::Remove { gateway, sid, .. } => match client.remove_device(gateway, sid).await {
+            Ok(_) => JobResult::Done,
+            Err(e) => failed(e),
+        },
+    }
+}

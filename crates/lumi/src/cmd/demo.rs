@@ -1,0 +1,123 @@
+//! `lumi demo`: the simulated house, the bridge and the embedded broker in one process, on
+//! loopback.
+
+use std::net::Ipv4Addr;
+
+use lumi_bridge::Config;
+use lumi_bridge::config::Broker;
+use lumi_bridge::daemon::{Bridge, BridgeSetup};
+use lumi_client::gateway::EventsError;
+use lumi_client::net::NetConfig;
+use lumi_sim::rt::{self, run_scenario};
+use lumi_sim::scenario::{Scenario, parse_duration};
+
+use crate::cli::{DemoArgs, Global};
+use crate::exit::bad_input;
+
+use super::bridge::{parse_listen, parse_url};
+use super::sim::SIM_PASSWORD;
+
+pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
+    let every = parse_duration(&args.random_every)
+        .map_err(|e| bad_input(format!("--random-every: {e}")))?;
+    let duration = args
+        .duration
+        .as_deref()
+        .map(|d| parse_duration(d).map_err(|e| bad_input(format!("--duration: {e}"))))
+        .transpose()?;
+    let password = SIM_PASSWORD
+        .parse()
+        .map_err(|e| anyhow::anyhow!("demo password: {e}"))?;
+    let mut scenario = Scenario::demo(args.bind, password, every);
+    if every.is_zero() {
+        for gw in &mut scenario.gateways {
+            gw.random_events = None;
+        }
+    }
+    let interface = Ipv4Addr::LOCALHOST;
+    let sim_defaults = rt::NetConfig::default();
+    let sim_net = rt::NetConfig {
+        interface,
+        discovery_port: g.discovery_port.unwrap_or(sim_defaults.discovery_port),
+        report_port: g.report_port.unwrap_or(sim_defaults.report_port),
+        ..sim_defaults
+    };
+    let mut config = Config::default();
+    config.password = Some(
+        SIM_PASSWORD
+            .parse()
+            .map_err(|e| anyhow::anyhow!("demo password: {e}"))?,
+    );
+    config.interface = Some(interface.to_string());
+    config.mqtt.broker = match &args.mqtt {
+        Some(url) => Broker::External(parse_url(url, "--mqtt")?),
+        None => Broker::Embedded {
+            listen: parse_listen(&args.mqtt_listen, "--mqtt-listen")?,
+        },
+    };
+    let net = NetConfig {
+        discovery_port: sim_net.discovery_port,
+        report_port: sim_net.report_port,
+        ..NetConfig::new(interface)
+    };
+    let rt = super::lan::runtime()?;
+    rt.block_on(async move {
+        let house = run_scenario(scenario, sim_net).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot start the simulated gateways on {}: {e} (is `lumi sim` or another demo running?)",
+                args.bind
+            )
+        })?;
+        let mut bridge = Bridge::start(BridgeSetup {
+            config: config.clone(),
+            net,
+        })
+        .await?;
+        let addr = bridge.mqtt_addr();
+        super::bridge::announce(&bridge, &config, &interface.to_string());
+        println!("lumi demo: two simulated gateways (v1 at {}, v2 at the next address) with one device of every kind, on loopback", args.bind);
+        println!("  MQTT broker    mqtt://{addr}");
+        println!(
+            "  watch          mosquitto_sub -h {} -p {} -t 'lumi/#' -v",
+            addr.ip(),
+            addr.port()
+        );
+        println!(
+            "  command        mosquitto_pub -h {} -p {} -t 'lumi/<name>/set' -m '{{\"state\":\"TOGGLE\"}}'",
+            addr.ip(),
+            addr.port()
+        );
+        println!(
+            "  Home Assistant add the MQTT integration with broker {} port {}: the devices appear by themselves",
+            addr.ip(),
+            addr.port()
+        );
+        println!("  password       {SIM_PASSWORD} (the simulated gateways' LAN password)");
+        println!("Ctrl-C stops.");
+        let mut events = bridge.client().subscribe();
+        let quiet = args.quiet;
+        let json = g.json;
+        let stream = async move {
+            loop {
+                match events.recv().await {
+                    Ok(e) => {
+                        if !quiet && !super::listen::print(&e, json, false) {
+                            break;
+                        }
+                    }
+                    Err(EventsError::Lagged { .. }) => {}
+                    Err(_) => break,
+                }
+            }
+            std::future::pending::<()>().await
+        };
+        let result = tokio::select! {
+            () = super::stopped(duration) => Ok(()),
+            r = bridge.wait() => r.map_err(anyhow::Error::new),
+            () = stream => Ok(()),
+        };
+        bridge.stop().await?;
+        house.stop().await;
+        result
+    })
+}
