@@ -4,6 +4,21 @@
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p lumi-proto`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# System packages the tests need: python3-venv (the peers) and mosquitto (the bridge's
+# end-to-end tests run a real broker on a free loopback port). Installed when missing and
+# we may (root with apt-get); otherwise the tests say what to install.
+missing=()
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "the tests need: ${missing[*]} (e.g. sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
 venv="${LUMI_PEERS_VENV:-$PWD/target/peers-venv}"
 if ! "$venv/bin/python" -c 'import xiaomi_gateway, miio' >/dev/null 2>&1; then
   echo "setting up the Python peers in $venv (PyPI: tests/peers/requirements.txt)"
@@ -12,4 +27,5 @@ if ! "$venv/bin/python" -c 'import xiaomi_gateway, miio' >/dev/null 2>&1; then
 fi
 export LUMI_PEERS_PYTHON="$venv/bin/python"
 export LUMI_REQUIRE_PEERS=1
+export LUMI_REQUIRE_MOSQUITTO=1
 exec cargo test --workspace --all-features --locked "$@"
