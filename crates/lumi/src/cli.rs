@@ -281,6 +281,12 @@ pub struct DemoArgs {
     /// Do not stream events (only print where to look).
     #[arg(long)]
     pub quiet: bool,
+    /// Command port of each simulated gateway (0: any free port, announced in `iam`).
+    #[arg(long, default_value_t = 9898, help_heading = "Advanced")]
+    pub command_port: u16,
+    /// miIO port of each simulated gateway (0: any free port).
+    #[arg(long, default_value_t = 54321, help_heading = "Advanced")]
+    pub miio_port: u16,
     /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
     #[arg(long)]
     pub duration: Option<String>,

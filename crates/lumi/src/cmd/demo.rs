@@ -29,8 +29,9 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
         .parse()
         .map_err(|e| anyhow::anyhow!("demo password: {e}"))?;
     let mut scenario = Scenario::demo(args.bind, password, every);
-    if every.is_zero() {
-        for gw in &mut scenario.gateways {
+    for gw in &mut scenario.gateways {
+        gw.config.command_port = args.command_port;
+        if every.is_zero() {
             gw.random_events = None;
         }
     }
@@ -40,6 +41,7 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
         interface,
         discovery_port: g.discovery_port.unwrap_or(sim_defaults.discovery_port),
         report_port: g.report_port.unwrap_or(sim_defaults.report_port),
+        miio_port: args.miio_port,
         ..sim_defaults
     };
     let mut config = Config::default();
