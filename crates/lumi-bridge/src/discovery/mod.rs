@@ -10,7 +10,6 @@
 //! homeassistant/sensor/lumi_158d0001a2b3c4_temperature/config
 //! {
 //!   "unique_id": "lumi_158d0001a2b3c4_temperature",
-//!   "object_id": "hall_climate_temperature",
 //!   "default_entity_id": "sensor.hall_climate_temperature",
 //!   "name": "Temperature",
 //!   "state_topic": "lumi/hall/climate",
@@ -28,8 +27,10 @@
 //! ```
 //!
 //! - Ids: `unique_id` = `lumi_<sid>_<entity>`, also the topic's object id (Home Assistant's
-//!   advice: no node id); `object_id` / `default_entity_id` come from the friendly name, so a
-//!   rename gives new entity ids while the unique ids, and the topics, stay.
+//!   advice: no node id); `default_entity_id` (`<component>.<slug of the friendly name>_<entity>`)
+//!   comes from the friendly name, so a rename gives new entity ids while the unique ids, and
+//!   the topics, stay. No `object_id`: Home Assistant 2025.10 deprecated it for
+//!   `default_entity_id` (a warning per entity while both are sent) and 2026.4 ignores it.
 //! - One Home Assistant device per Xiaomi device (`identifiers: ["lumi_<sid>"]`), linked with
 //!   `via_device` to its gateway; gateways are linked to the bridge's own device, whose
 //!   connection-state entity comes from [`Discovery::bridge`].
@@ -158,6 +159,7 @@ impl Discovery {
                     let ha = HaEntity {
                         component: HaComponent::BinarySensor,
                         device_class: None,
+                        entity_category: read_only_category(ha.entity_category),
                         ..ha
                     };
                     out.push(self.binary_sensor_named(info, p, &ha, name));
@@ -185,6 +187,7 @@ impl Discovery {
                         device_class: None,
                         state_class: None,
                         unit: p.unit,
+                        entity_category: read_only_category(ha.entity_category),
                         payload: None,
                         parts: &[],
                         ..ha
@@ -219,7 +222,6 @@ impl Discovery {
         let object_id = format!("{}_connection_state", slug(self.topics.base()));
         let payload = json!({
             "unique_id": unique_id,
-            "object_id": object_id,
             "default_entity_id": format!("binary_sensor.{object_id}"),
             "name": "Connection state",
             "state_topic": self.topics.bridge_state(),
@@ -328,9 +330,11 @@ impl Discovery {
         c.insert("supported_color_modes".into(), json!(modes));
         if let Some(b) = brightness {
             c.insert("brightness".into(), true.into());
+            // Home Assistant takes any `brightness_scale` ≥ 1 (`schema_json.py`:
+            // `vol.Range(min=1)`).
             let scale = match b.value {
                 _ if scaled_brightness(d, b) => 255,
-                ValueType::Integer { max: Some(m), .. } => m,
+                ValueType::Integer { max: Some(m), .. } if m >= 1 => m,
                 _ => 255,
             };
             c.insert("brightness_scale".into(), scale.into());
@@ -415,20 +419,26 @@ impl Discovery {
             ),
             None => String::new(),
         };
+        // Home Assistant offers tones only when `available_tones` is a non-empty list (there is
+        // no `support_tones` key); without tones the template sends the default sound.
+        let tones: Vec<&str> = match p.value {
+            ValueType::Enum(values) => values.iter().copied().filter(|v| *v != off).collect(),
+            _ => Vec::new(),
+        };
+        let sound = if tones.is_empty() {
+            on.to_owned()
+        } else {
+            format!("{{{{ tone | default('{on}') }}}}")
+        };
         c.insert(
             "command_template".into(),
-            format!(
-                "{{\"{n}\": \"{{{{ tone | default('{on}') }}}}\"{volume_part}}}",
-                n = p.name
-            )
-            .into(),
+            format!("{{\"{n}\": \"{sound}\"{volume_part}}}", n = p.name).into(),
         );
         c.insert(
             "command_off_template".into(),
             format!("{{\"{}\": \"{off}\"}}", p.name).into(),
         );
-        if let ValueType::Enum(values) = p.value {
-            let tones: Vec<&str> = values.iter().copied().filter(|v| *v != off).collect();
+        if !tones.is_empty() {
             c.insert("available_tones".into(), json!(tones));
         }
         c.insert("support_duration".into(), false.into());
@@ -675,7 +685,6 @@ impl Discovery {
         let object_id = format!("{}_{}", object_base(info), slug(key));
         let mut c = Map::new();
         c.insert("unique_id".into(), self.unique_id(info.sid, key).into());
-        c.insert("object_id".into(), object_id.clone().into());
         c.insert(
             "default_entity_id".into(),
             format!("{component}.{object_id}").into(),
@@ -808,6 +817,16 @@ fn state_class(s: StateClass) -> &'static str {
         StateClass::Measurement => "measurement",
         StateClass::Total => "total",
         StateClass::TotalIncreasing => "total_increasing",
+    }
+}
+
+/// The category of a read-only stand-in for a control: Home Assistant refuses a sensor or
+/// binary sensor in the `config` category (`sensor/__init__.py`, `binary_sensor/__init__.py`:
+/// "cannot be added as the entity category is set to config"), so it becomes `diagnostic`.
+fn read_only_category(c: Option<EntityCategory>) -> Option<EntityCategory> {
+    match c {
+        Some(EntityCategory::Config) => Some(EntityCategory::Diagnostic),
+        other => other,
     }
 }
 

@@ -4,7 +4,7 @@
 //! that every topic and template fits the rest of the bridge (its state payloads, its topic
 //! parser, its command parser).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::UNIX_EPOCH;
 
 use lumi_proto::catalogue::{self, DeviceState, Reading, Rgb, SOUNDS};
@@ -82,7 +82,6 @@ fn a_temperature_sensor() {
         all["homeassistant/sensor/lumi_158d0001a2b3c4_temperature/config"],
         json!({
             "unique_id": "lumi_158d0001a2b3c4_temperature",
-            "object_id": "hall_climate_temperature",
             "default_entity_id": "sensor.hall_climate_temperature",
             "name": "Temperature",
             "state_topic": "lumi/hall/climate",
@@ -102,7 +101,6 @@ fn a_temperature_sensor() {
         all["homeassistant/sensor/lumi_158d0001a2b3c4_battery/config"],
         json!({
             "unique_id": "lumi_158d0001a2b3c4_battery",
-            "object_id": "hall_climate_battery",
             "default_entity_id": "sensor.hall_climate_battery",
             "name": "Battery",
             "state_topic": "lumi/hall/climate",
@@ -123,7 +121,6 @@ fn a_temperature_sensor() {
         all["homeassistant/sensor/lumi_158d0001a2b3c4_last_seen/config"],
         json!({
             "unique_id": "lumi_158d0001a2b3c4_last_seen",
-            "object_id": "hall_climate_last_seen",
             "default_entity_id": "sensor.hall_climate_last_seen",
             "name": "Last seen",
             "state_topic": "lumi/hall/climate",
@@ -177,7 +174,6 @@ fn a_door_sensor() {
         all["homeassistant/binary_sensor/lumi_158d0001d84e77_contact/config"],
         json!({
             "unique_id": "lumi_158d0001d84e77_contact",
-            "object_id": "front_door_contact",
             "default_entity_id": "binary_sensor.front_door_contact",
             "name": "Contact",
             "state_topic": "lumi/front door",
@@ -214,7 +210,6 @@ fn a_double_wall_switch() {
         all["homeassistant/switch/lumi_158d00014a1bcd_state_left/config"],
         json!({
             "unique_id": "lumi_158d00014a1bcd_state_left",
-            "object_id": "wall_switch_double_state_left",
             "default_entity_id": "switch.wall_switch_double_state_left",
             "name": "Left",
             "state_topic": "lumi/wall_switch_double",
@@ -257,7 +252,6 @@ fn the_gateway() {
         all["homeassistant/light/lumi_34ce0088db0b_light/config"],
         json!({
             "unique_id": "lumi_34ce0088db0b_light",
-            "object_id": "gateway_light",
             "default_entity_id": "light.gateway_light",
             "name": null,
             "schema": "json",
@@ -280,7 +274,6 @@ fn the_gateway() {
         all["homeassistant/siren/lumi_34ce0088db0b_sound/config"],
         json!({
             "unique_id": "lumi_34ce0088db0b_sound",
-            "object_id": "gateway_sound",
             "default_entity_id": "siren.gateway_sound",
             "name": "Siren",
             "state_topic": "lumi/gateway",
@@ -302,7 +295,6 @@ fn the_gateway() {
         all["homeassistant/select/lumi_34ce0088db0b_ringtone/config"],
         json!({
             "unique_id": "lumi_34ce0088db0b_ringtone",
-            "object_id": "gateway_ringtone",
             "default_entity_id": "select.gateway_ringtone",
             "name": "Ringtone",
             "icon": "mdi:music-note",
@@ -321,7 +313,6 @@ fn the_gateway() {
         all["homeassistant/button/lumi_34ce0088db0b_pairing/config"],
         json!({
             "unique_id": "lumi_34ce0088db0b_pairing",
-            "object_id": "gateway_pairing",
             "default_entity_id": "button.gateway_pairing",
             "name": "Permit join",
             "command_topic": "lumi/gateway/set/pairing",
@@ -350,7 +341,6 @@ fn a_curtain() {
         all["homeassistant/cover/lumi_158d0001c0ffee_level/config"],
         json!({
             "unique_id": "lumi_158d0001c0ffee_level",
-            "object_id": "living_curtain_level",
             "default_entity_id": "cover.living_curtain_level",
             "name": null,
             "position_topic": "lumi/living/curtain",
@@ -510,7 +500,6 @@ fn the_bridge_device() {
         b[0].payload,
         json!({
             "unique_id": "lumi_bridge_lumi_connection_state",
-            "object_id": "lumi_connection_state",
             "default_entity_id": "binary_sensor.lumi_connection_state",
             "name": "Connection state",
             "state_topic": "lumi/bridge/state",
@@ -576,217 +565,20 @@ fn hostile_sids_and_names_give_valid_ids() {
     };
     for m in disc.device(&info) {
         assert!(valid_id(&m.unique_id), "{}", m.unique_id);
-        if let Some(o) = m.payload["object_id"].as_str() {
-            assert!(o.starts_with("158d000222_"), "{o}");
+        if let Some(o) = m.payload["default_entity_id"].as_str() {
+            let object = o.split_once('.').map_or("", |(_, o)| o);
+            assert!(object.starts_with("158d000222_"), "{o}");
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Home Assistant's rules, for every entity of every catalogue model.
+// Home Assistant's rules, for every entity of every catalogue model: `tests/ha_rules.rs`.
 
-/// Sensor device classes and their units: `homeassistant/components/sensor/const.py`
-/// (`SensorDeviceClass`, `DEVICE_CLASS_UNITS`). Empty = no unit (`date`, `enum`, `timestamp`,
-/// `monetary` takes any ISO 4217 code and is not used here).
-#[rustfmt::skip]
-const SENSOR_CLASSES: &[(&str, &[&str])] = &[
-    ("apparent_power", &["mVA", "VA", "kVA"]),
-    ("aqi", &[]),
-    ("atmospheric_pressure", &["cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"]),
-    ("battery", &["%"]),
-    ("carbon_dioxide", &["ppm"]),
-    ("carbon_monoxide", &["ppm", "mg/m³", "µg/m³"]),
-    ("current", &["A", "mA"]),
-    ("data_rate", &["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "B/s", "kB/s", "MB/s", "GB/s", "KiB/s", "MiB/s", "GiB/s"]),
-    ("data_size", &["bit", "kbit", "Mbit", "Gbit", "B", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"]),
-    ("date", &[]),
-    ("distance", &["km", "m", "cm", "mm", "mi", "nmi", "yd", "in", "ft"]),
-    ("duration", &["d", "h", "min", "s", "ms", "µs"]),
-    ("energy", &["J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"]),
-    ("energy_storage", &["J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"]),
-    ("enum", &[]),
-    ("frequency", &["Hz", "kHz", "MHz", "GHz"]),
-    ("gas", &["m³", "ft³", "CCF", "L"]),
-    ("humidity", &["%"]),
-    ("illuminance", &["lx"]),
-    ("irradiance", &["W/m²", "BTU/(h⋅ft²)"]),
-    ("moisture", &["%"]),
-    ("nitrogen_dioxide", &["µg/m³"]),
-    ("nitrogen_monoxide", &["µg/m³"]),
-    ("nitrous_oxide", &["µg/m³"]),
-    ("ozone", &["µg/m³"]),
-    ("ph", &[]),
-    ("pm1", &["µg/m³"]),
-    ("pm10", &["µg/m³"]),
-    ("pm25", &["µg/m³"]),
-    ("power", &["mW", "W", "kW", "MW", "GW", "TW", "BTU/h"]),
-    ("power_factor", &["%"]),
-    ("precipitation", &["cm", "in", "mm"]),
-    ("precipitation_intensity", &["in/d", "in/h", "mm/d", "mm/h"]),
-    ("pressure", &["cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"]),
-    ("reactive_power", &["var", "kvar"]),
-    ("signal_strength", &["dB", "dBm"]),
-    ("sound_pressure", &["dB", "dBA"]),
-    ("speed", &["ft/s", "in/d", "in/h", "in/s", "km/h", "kn", "m/s", "mph", "mm/d", "mm/s"]),
-    ("sulphur_dioxide", &["µg/m³"]),
-    ("temperature", &["°C", "°F", "K"]),
-    ("timestamp", &[]),
-    ("volatile_organic_compounds", &["µg/m³", "mg/m³"]),
-    ("volatile_organic_compounds_parts", &["ppm", "ppb"]),
-    ("voltage", &["V", "mV", "µV", "kV", "MV"]),
-    ("volume", &["L", "mL", "gal", "fl. oz.", "m³", "ft³", "CCF"]),
-    ("volume_flow_rate", &["m³/h", "ft³/min", "L/min", "gal/min", "mL/s"]),
-    ("volume_storage", &["L", "mL", "gal", "fl. oz.", "m³", "ft³", "CCF"]),
-    ("water", &["L", "gal", "m³", "ft³", "CCF"]),
-    ("weight", &["kg", "g", "mg", "µg", "oz", "lb", "st"]),
-    ("wind_direction", &["°"]),
-    ("wind_speed", &["ft/s", "km/h", "kn", "m/s", "mph"]),
-];
+mod ha_rules;
 
-/// `homeassistant/components/binary_sensor/__init__.py` `BinarySensorDeviceClass`.
-#[rustfmt::skip]
-const BINARY_SENSOR_CLASSES: &[&str] = &[
-    "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door",
-    "garage_door", "gas", "heat", "light", "lock", "moisture", "motion", "moving", "occupancy",
-    "opening", "plug", "power", "presence", "problem", "running", "safety", "smoke", "sound",
-    "tamper", "update", "vibration", "window",
-];
-/// `cover/__init__.py` `CoverDeviceClass`.
-#[rustfmt::skip]
-const COVER_CLASSES: &[&str] = &[
-    "awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter", "window",
-];
-/// `switch/__init__.py` `SwitchDeviceClass`.
-const SWITCH_CLASSES: &[&str] = &["outlet", "switch"];
-/// `button/__init__.py` `ButtonDeviceClass`.
-const BUTTON_CLASSES: &[&str] = &["identify", "restart", "update"];
-/// `sensor/const.py` `SensorStateClass`.
-const STATE_CLASSES: &[&str] = &["measurement", "total", "total_increasing"];
-/// `helpers/entity.py` `EntityCategory`.
-const ENTITY_CATEGORIES: &[&str] = &["config", "diagnostic"];
-/// `climate/const.py` `HVACMode`.
-const HA_HVAC_MODES: &[&str] = &[
-    "off",
-    "heat",
-    "cool",
-    "heat_cool",
-    "auto",
-    "dry",
-    "fan_only",
-];
-/// `light/__init__.py` `ColorMode` (the valid `supported_color_modes`).
-#[rustfmt::skip]
-const COLOR_MODES: &[&str] = &["onoff", "brightness", "color_temp", "hs", "xy", "rgb", "rgbw", "rgbww", "white"];
-
-/// Keys every entity config may have (MQTT entity base schema).
-#[rustfmt::skip]
-const COMMON_KEYS: &[&str] = &[
-    "availability", "availability_mode", "availability_template", "availability_topic",
-    "default_entity_id", "device", "enabled_by_default", "encoding", "entity_category",
-    "entity_picture", "icon", "json_attributes_template", "json_attributes_topic", "name",
-    "object_id", "origin", "payload_available", "payload_not_available", "qos", "unique_id",
-];
-
-/// Per component: the keys Home Assistant requires, and the other keys it knows
-/// (`homeassistant/components/mqtt/<platform>.py` schemas).
-#[rustfmt::skip]
-fn schema(component: &str) -> (&'static [&'static str], &'static [&'static str]) {
-    match component {
-        "sensor" => (
-            &["state_topic"],
-            &[
-                "device_class", "expire_after", "force_update", "last_reset_value_template",
-                "options", "state_class", "suggested_display_precision", "unit_of_measurement",
-                "value_template",
-            ],
-        ),
-        "binary_sensor" => (
-            &["state_topic"],
-            &[
-                "device_class", "expire_after", "force_update", "off_delay", "payload_off",
-                "payload_on", "value_template",
-            ],
-        ),
-        "switch" => (
-            &["command_topic"],
-            &[
-                "command_template", "device_class", "optimistic", "payload_off", "payload_on",
-                "retain", "state_off", "state_on", "state_topic", "value_template",
-            ],
-        ),
-        "light" => (
-            &["command_topic", "schema"],
-            &[
-                "brightness", "brightness_scale", "effect", "effect_list", "flash",
-                "flash_time_long", "flash_time_short", "max_kelvin", "min_kelvin", "optimistic",
-                "retain", "state_topic", "supported_color_modes", "transition", "white_scale",
-            ],
-        ),
-        "cover" => (
-            &[],
-            &[
-                "command_topic", "device_class", "optimistic", "payload_close", "payload_open",
-                "payload_stop", "position_closed", "position_open", "position_template",
-                "position_topic", "retain", "set_position_template", "set_position_topic",
-                "state_closed", "state_closing", "state_open", "state_opening", "state_stopped",
-                "state_topic", "value_template",
-            ],
-        ),
-        "siren" => (
-            &["command_topic"],
-            &[
-                "available_tones", "command_off_template", "command_template", "optimistic",
-                "payload_off", "payload_on", "retain", "state_off", "state_on", "state_topic",
-                "state_value_template", "support_duration", "support_volume_set",
-            ],
-        ),
-        "select" => (
-            &["command_topic", "options"],
-            &[
-                "command_template", "optimistic", "retain", "state_topic", "value_template",
-            ],
-        ),
-        "button" => (
-            &["command_topic"],
-            &[
-                "command_template", "device_class", "payload_press", "retain",
-            ],
-        ),
-        "number" => (
-            &["command_topic"],
-            &[
-                "command_template", "device_class", "max", "min", "mode", "optimistic",
-                "payload_reset", "retain", "state_topic", "step", "unit_of_measurement",
-                "value_template",
-            ],
-        ),
-        "climate" => (
-            &[],
-            &[
-                "action_template", "action_topic", "current_humidity_template",
-                "current_humidity_topic", "current_temperature_template",
-                "current_temperature_topic", "fan_mode_command_template", "fan_mode_command_topic",
-                "fan_mode_state_template", "fan_mode_state_topic", "fan_modes", "initial",
-                "max_humidity", "max_temp", "min_humidity", "min_temp", "mode_command_template",
-                "mode_command_topic", "mode_state_template", "mode_state_topic", "modes",
-                "optimistic", "payload_off", "payload_on", "power_command_template",
-                "power_command_topic", "precision", "retain", "swing_mode_command_template",
-                "swing_mode_command_topic", "swing_mode_state_template", "swing_mode_state_topic",
-                "swing_modes", "temp_step", "temperature_command_template",
-                "temperature_command_topic", "temperature_state_template",
-                "temperature_state_topic", "temperature_unit",
-            ],
-        ),
-        "device_automation" => (
-            &["automation_type", "topic", "type", "subtype", "device"],
-            &[
-                "payload", "qos", "value_template", "origin",
-            ],
-        ),
-        other => panic!("no schema for component {other}"),
-    }
-}
-
+/// `[a-zA-Z0-9_-]+`: what Home Assistant takes as a discovery topic's object id (and lumi as
+/// its unique ids).
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -795,347 +587,6 @@ fn valid_id(s: &str) -> bool {
 
 fn text<'a>(p: &'a Value, key: &str) -> Option<&'a str> {
     p.get(key).and_then(Value::as_str)
-}
-
-/// Everything Home Assistant checks in one config; returns what is wrong.
-fn check_config(topic: &str, component: &str, p: &Value) -> Result<(), String> {
-    let parts: Vec<&str> = topic.split('/').collect();
-    let ["homeassistant", comp, object, "config"] = parts.as_slice() else {
-        return Err(format!(
-            "topic {topic} is not <prefix>/<component>/<object_id>/config"
-        ));
-    };
-    if *comp != component {
-        return Err(format!("topic component {comp} ≠ {component}"));
-    }
-    if !valid_id(object) {
-        return Err(format!("object id {object} is not [a-zA-Z0-9_-]"));
-    }
-    let Value::Object(m) = p else {
-        return Err("payload is not an object".into());
-    };
-    let (required, specific) = schema(component);
-    for k in required {
-        if !m.contains_key(*k) {
-            return Err(format!("required key {k} missing"));
-        }
-    }
-    for k in m.keys() {
-        let known = specific.contains(&k.as_str())
-            || (component != "device_automation" && COMMON_KEYS.contains(&k.as_str()))
-            || required.contains(&k.as_str());
-        if !known {
-            return Err(format!("unknown key {k} for {component}"));
-        }
-    }
-    // The device block: one HA device per Xiaomi device, linked to its gateway.
-    let dev = m.get("device").ok_or("no device block")?;
-    let ids = dev["identifiers"]
-        .as_array()
-        .ok_or("device without identifiers")?;
-    if ids.is_empty() || !ids.iter().all(|i| i.as_str().is_some_and(valid_id)) {
-        return Err(format!("bad identifiers {ids:?}"));
-    }
-    for k in ["name", "model", "model_id", "manufacturer", "via_device"] {
-        if text(dev, k).is_none_or(str::is_empty) {
-            return Err(format!("device.{k} missing"));
-        }
-    }
-    if text(&m["origin"], "name") != Some("lumi") {
-        return Err("origin.name missing".into());
-    }
-    if component == "device_automation" {
-        if text(p, "automation_type") != Some("trigger") {
-            return Err("automation_type must be trigger".into());
-        }
-        for k in ["type", "subtype", "payload", "topic"] {
-            if text(p, k).is_none_or(str::is_empty) {
-                return Err(format!("{k} must be a non-empty text"));
-            }
-        }
-        return Ok(());
-    }
-    // Entity ids.
-    let uid = text(p, "unique_id").ok_or("no unique_id")?;
-    if uid != *object {
-        return Err(format!("unique_id {uid} ≠ topic object id {object}"));
-    }
-    let oid = text(p, "object_id").ok_or("no object_id")?;
-    if oid.is_empty()
-        || !oid
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(format!("object_id {oid} is not a slug"));
-    }
-    if text(p, "default_entity_id") != Some(format!("{component}.{oid}").as_str()) {
-        return Err("default_entity_id ≠ <component>.<object_id>".into());
-    }
-    if !(p["name"].is_string() || p["name"].is_null()) {
-        return Err("name must be a text or null".into());
-    }
-    if !p["enabled_by_default"].is_boolean() {
-        return Err("enabled_by_default must be a boolean".into());
-    }
-    // Availability: the bridge's state, then the device's own, all required.
-    let av = p["availability"].as_array().ok_or("no availability list")?;
-    if av.is_empty()
-        || av
-            .iter()
-            .any(|a| text(a, "topic").is_none() || text(a, "value_template").is_none())
-    {
-        return Err("availability entries need topic and value_template".into());
-    }
-    if text(&av[0], "topic") != Some("lumi/bridge/state") {
-        return Err("the first availability topic must be the bridge state".into());
-    }
-    if av.len() > 1 && text(p, "availability_mode") != Some("all") {
-        return Err("availability_mode must be all".into());
-    }
-    if let Some(cat) = p.get("entity_category") {
-        let cat = cat.as_str().unwrap_or("");
-        if !ENTITY_CATEGORIES.contains(&cat) {
-            return Err(format!("entity_category {cat}"));
-        }
-        if cat == "config" && matches!(component, "sensor" | "binary_sensor") {
-            return Err("a sensor cannot be a config entity".into());
-        }
-    }
-    if let Some(icon) = p.get("icon")
-        && !icon.as_str().is_some_and(|i| i.starts_with("mdi:"))
-    {
-        return Err(format!("icon {icon}"));
-    }
-    let class = text(p, "device_class");
-    match component {
-        "sensor" => {
-            let unit = text(p, "unit_of_measurement");
-            if let Some(c) = class {
-                let units = SENSOR_CLASSES
-                    .iter()
-                    .find(|(n, _)| *n == c)
-                    .map(|(_, u)| *u)
-                    .ok_or_else(|| {
-                        format!("sensor device_class {c} is not one of Home Assistant's")
-                    })?;
-                match unit {
-                    Some(u) if units.is_empty() => {
-                        return Err(format!("{c} takes no unit, got {u}"));
-                    }
-                    Some(u) if !units.contains(&u) => {
-                        return Err(format!("unit {u} is not valid for {c} ({units:?})"));
-                    }
-                    None if !units.is_empty() => {
-                        return Err(format!("{c} needs a unit ({units:?})"));
-                    }
-                    _ => {}
-                }
-                if c == "enum" {
-                    let opts = p["options"]
-                        .as_array()
-                        .ok_or("an enum sensor needs options")?;
-                    if opts.is_empty() || p.get("state_class").is_some() {
-                        return Err("enum: options required, no state_class".into());
-                    }
-                }
-                if c == "timestamp" && p.get("state_class").is_some() {
-                    return Err("timestamp with a state_class".into());
-                }
-                if matches!(c, "energy" | "gas" | "water" | "volume")
-                    && text(p, "state_class") == Some("measurement")
-                {
-                    return Err(format!("{c} cannot be a measurement"));
-                }
-            }
-            if p.get("options").is_some() && class != Some("enum") {
-                return Err("options only for enum sensors".into());
-            }
-            if let Some(sc) = p.get("state_class")
-                && !sc.as_str().is_some_and(|s| STATE_CLASSES.contains(&s))
-            {
-                return Err(format!("state_class {sc}"));
-            }
-        }
-        "binary_sensor" => {
-            if let Some(c) = class
-                && !BINARY_SENSOR_CLASSES.contains(&c)
-            {
-                return Err(format!("binary_sensor device_class {c}"));
-            }
-            if p["payload_on"] == p["payload_off"] {
-                return Err("payload_on == payload_off".into());
-            }
-        }
-        "switch" => {
-            if let Some(c) = class
-                && !SWITCH_CLASSES.contains(&c)
-            {
-                return Err(format!("switch device_class {c}"));
-            }
-        }
-        "button" => {
-            if let Some(c) = class
-                && !BUTTON_CLASSES.contains(&c)
-            {
-                return Err(format!("button device_class {c}"));
-            }
-        }
-        "cover" => {
-            if let Some(c) = class
-                && !COVER_CLASSES.contains(&c)
-            {
-                return Err(format!("cover device_class {c}"));
-            }
-            if p.get("set_position_topic").is_some() && p.get("position_topic").is_none() {
-                return Err("set_position_topic without position_topic".into());
-            }
-        }
-        "light" => {
-            if text(p, "schema") != Some("json") {
-                return Err("light schema must be json".into());
-            }
-            let modes = p["supported_color_modes"]
-                .as_array()
-                .ok_or("supported_color_modes missing")?;
-            let modes: Vec<&str> = modes.iter().filter_map(Value::as_str).collect();
-            if modes.is_empty() || !modes.iter().all(|m| COLOR_MODES.contains(m)) {
-                return Err(format!("supported_color_modes {modes:?}"));
-            }
-            if modes.len() > 1 && modes.iter().any(|m| matches!(*m, "onoff" | "brightness")) {
-                return Err("onoff/brightness must be the only color mode".into());
-            }
-            if let Some(s) = p.get("brightness_scale")
-                && !s.as_u64().is_some_and(|s| (1..=255).contains(&s))
-            {
-                return Err(format!("brightness_scale {s}"));
-            }
-        }
-        "climate" => {
-            let modes = p["modes"].as_array().ok_or("climate without modes")?;
-            if modes.is_empty()
-                || !modes
-                    .iter()
-                    .all(|m| m.as_str().is_some_and(|m| HA_HVAC_MODES.contains(&m)))
-            {
-                return Err(format!("modes {modes:?}"));
-            }
-        }
-        "select" => {
-            let opts = p["options"].as_array().ok_or("select without options")?;
-            if opts.is_empty() || !opts.iter().all(Value::is_string) {
-                return Err("select options must be texts".into());
-            }
-        }
-        "siren" => {
-            if let Some(t) = p.get("available_tones")
-                && t.as_array().is_none_or(|t| t.is_empty())
-            {
-                return Err("available_tones must be a non-empty list".into());
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-#[test]
-fn every_entity_of_every_model_follows_home_assistants_rules() {
-    let gateway = sid(GATEWAY);
-    let mut unique_ids = HashSet::new();
-    let mut count_by_component: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, d) in catalogue::devices().iter().enumerate() {
-        let s = sid(&format!("158d0001{i:06x}"));
-        let n = name(&format!("room {i}/{}", d.model()));
-        let disc = Discovery::new(&Config::default());
-        let info = DeviceInfo {
-            sid: &s,
-            name: &n,
-            device: d,
-            gateway: Some(&gateway),
-        };
-        let messages = disc.device(&info);
-        assert!(
-            messages.len() >= 2,
-            "{}: only {} configs",
-            d.model(),
-            messages.len()
-        );
-        for m in messages {
-            if let Err(e) = check_config(&m.topic, m.component, &m.payload) {
-                panic!("{} {}: {e}\n{}", d.model(), m.topic, m.payload);
-            }
-            assert!(unique_ids.insert(m.topic.clone()), "duplicate {}", m.topic);
-            *count_by_component.entry(m.component).or_default() += 1;
-        }
-    }
-    for (_, m) in Discovery::new(&Config::default())
-        .bridge()
-        .iter()
-        .map(|m| (0, m))
-    {
-        // The bridge's own entity has no device availability (it is the availability).
-        let mut p = m.payload.clone();
-        p["availability"] =
-            json!([{"topic": "lumi/bridge/state", "value_template": "{{ value_json.state }}"}]);
-        p["device"]["model_id"] = json!("bridge");
-        p["device"]["via_device"] = json!("none");
-        check_config(&m.topic, m.component, &p).unwrap();
-    }
-    // Every kind of entity the issue asks for is there.
-    for c in [
-        "sensor",
-        "binary_sensor",
-        "switch",
-        "light",
-        "siren",
-        "select",
-        "cover",
-        "device_automation",
-        "climate",
-        "button",
-    ] {
-        assert!(
-            count_by_component.get(c).is_some_and(|n| *n > 0),
-            "no {c}: {count_by_component:?}"
-        );
-    }
-}
-
-#[test]
-fn the_checker_catches_what_home_assistant_refuses() {
-    let all = configs(
-        &Config::default(),
-        "sensor_ht",
-        "158d0001a2b3c4",
-        "hall",
-        Some(GATEWAY),
-    );
-    let topic = "homeassistant/sensor/lumi_158d0001a2b3c4_temperature/config";
-    let good = all[topic].clone();
-    assert!(check_config(topic, "sensor", &good).is_ok());
-    let breakages: Vec<(&str, Value)> = vec![
-        ("device_class", json!("temp")),
-        ("unit_of_measurement", json!("lx")),
-        ("state_class", json!("sometimes")),
-        ("entity_category", json!("config")),
-        ("value_templat", json!("x")),
-        ("object_id", json!("Hall Temperature")),
-        ("unique_id", json!("other")),
-        ("availability_mode", json!("any")),
-    ];
-    for (k, v) in breakages {
-        let mut bad = good.clone();
-        bad[k] = v.clone();
-        assert!(
-            check_config(topic, "sensor", &bad).is_err(),
-            "{k} = {v} passed"
-        );
-    }
-    let mut bad = good.clone();
-    bad.as_object_mut().unwrap().remove("state_topic");
-    assert!(check_config(topic, "sensor", &bad).is_err());
-    assert!(check_config("homeassistant/sensor/a b/config", "sensor", &good).is_err());
-    assert!(check_config(topic, "binary_sensor", &good).is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
