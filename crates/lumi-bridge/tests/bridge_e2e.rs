@@ -60,7 +60,7 @@ fn json(m: &Message) -> Value {
 
 /// Waits for a message on `topic` whose payload satisfies `f`.
 async fn wait_json(sub: &Subscriber, topic: &str, f: impl Fn(&Value) -> bool) -> Value {
-    let found = sub
+    let found: bool = sub
         .wait_until(WAIT, |msgs| {
             msgs.iter()
                 .rev()
@@ -68,7 +68,8 @@ async fn wait_json(sub: &Subscriber, topic: &str, f: impl Fn(&Value) -> bool) ->
                 .and_then(|m| serde_json::from_slice::<Value>(&m.payload).ok())
                 .is_some_and(|v| f(&v))
         })
-        .await;
+        .await
+        .is_ok();
     assert!(
         found,
         "no matching message on {topic} within {WAIT:?}; last: {:?}",
@@ -80,9 +81,7 @@ async fn wait_json(sub: &Subscriber, topic: &str, f: impl Fn(&Value) -> bool) ->
 
 /// Everything the bridge publishes about a house, checked on one broker.
 async fn check_house_published(h: &House, addr: SocketAddr) -> Subscriber {
-    let sub = Subscriber::connect(addr, &["lumi/#", "homeassistant/#"])
-        .await
-        .unwrap();
+    let sub = Subscriber::connect(addr, &["lumi/#", "homeassistant/#", "xiaomi/#"]).await;
     let expected = h.device_count() + h.specs.len();
     // bridge/state first (retained, from the connection), then the device list.
     let state = sub.wait_for("lumi/bridge/state", WAIT).await.unwrap();
@@ -171,11 +170,12 @@ async fn plug_state(g: &lumi_sim::rt::GatewayHandle, plug: &Sid) -> Option<Typed
     .unwrap()
 }
 
-/// The number of retained messages a fresh subscriber gets, by topic prefix.
+/// The retained messages a fresh subscriber gets.
 async fn retained(addr: SocketAddr) -> Vec<Message> {
-    Subscriber::retained(addr, &["lumi/#", "homeassistant/#"], Duration::from_millis(500))
-        .await
-        .unwrap()
+    let settle = Duration::from_millis(500);
+    let mut all = Subscriber::retained(addr, "lumi/#", settle).await;
+    all.extend(Subscriber::retained(addr, "homeassistant/#", settle).await);
+    all
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,9 +186,7 @@ async fn embedded_broker_carries_discovery_states_and_commands() {
     let sub = check_house_published(&h, b.mqtt_addr()).await;
     // A /set switches the simulated plug, and its new state comes back.
     let (g, plug, _) = h.find(DeviceKind::Plug);
-    sub.publish(&format!("lumi/{plug}/set"), br#"{"state":"ON"}"#, false)
-        .await
-        .unwrap();
+    sub.publish(&format!("lumi/{plug}/set"), br#"{"state":"ON"}"#, false).await;
     wait_json(&sub, &format!("lumi/{plug}"), |v| v["state"] == "ON").await;
     assert_eq!(
         plug_state(&h.gateways[g], &plug).await,
@@ -196,8 +194,13 @@ async fn embedded_broker_carries_discovery_states_and_commands() {
         "the simulated plug is on"
     );
     b.stop().await.unwrap();
-    let state = sub.wait_for_payload("lumi/bridge/state", br#"{"state":"offline"}"#, WAIT).await;
-    assert!(state.is_ok(), "a clean stop says offline");
+    let offline = sub
+        .wait_until(WAIT, |msgs| {
+            msgs.iter()
+                .any(|m| m.topic == "lumi/bridge/state" && m.payload == br#"{"state":"offline"}"#)
+        })
+        .await;
+    assert!(offline.is_ok(), "a clean stop says offline");
     h.stop().await;
 }
 
@@ -207,13 +210,10 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
     let h = house_with(2, |_, _| {}).await;
     let b = bridge(&h, config("[bridge]\nlegacy_topics = true"), Some(&m)).await;
     let sub = check_house_published(&h, m.addr()).await;
-    sub.subscribe("xiaomi/#").await.unwrap();
 
     // /set/<property> with a plain value on the v2 gateway's plug (if any), TOGGLE.
     let (g, plug, model) = h.find(DeviceKind::Plug);
-    sub.publish(&format!("lumi/{plug}/set/state"), b"TOGGLE", false)
-        .await
-        .unwrap();
+    sub.publish(&format!("lumi/{plug}/set/state"), b"TOGGLE", false).await;
     wait_json(&sub, &format!("lumi/{plug}"), |v| v["state"] == "ON").await;
     let legacy = sub
         .wait_for(&format!("xiaomi/{model}/{plug}/state"), WAIT)
@@ -235,9 +235,7 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
         "lumi/bridge/request/health",
         br#"{"transaction":"h1"}"#,
         false,
-    )
-    .await
-    .unwrap();
+    ).await;
     let r = wait_json(&sub, "lumi/bridge/response/health", |_| true).await;
     assert_eq!((r["status"].as_str(), r["transaction"].as_str()), (Some("ok"), Some("h1")));
     assert_eq!(r["data"]["mqtt"]["connected"], true);
@@ -247,9 +245,7 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
         "lumi/bridge/request/read",
         format!(r#"{{"id":"{plug}","transaction":2}}"#).as_bytes(),
         false,
-    )
-    .await
-    .unwrap();
+    ).await;
     let r = wait_json(&sub, "lumi/bridge/response/read", |_| true).await;
     assert_eq!(r["status"], "ok", "{r}");
     assert_eq!(r["data"]["state"]["state"], "ON");
@@ -258,9 +254,7 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
         "lumi/bridge/request/permit_join",
         br#"{"value":true,"time":30,"transaction":3}"#,
         false,
-    )
-    .await
-    .unwrap();
+    ).await;
     let r = wait_json(&sub, "lumi/bridge/response/permit_join", |_| true).await;
     assert_eq!(r["status"], "ok", "{r}");
     let gw0 = h.specs[0].config.sid.clone();
@@ -271,9 +265,7 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
     assert!(pairing, "gateway {gw0} opened pairing");
 
     // A command for nobody is answered on bridge/logging, not dropped.
-    sub.publish("lumi/nobody/set", br#"{"state":"ON"}"#, false)
-        .await
-        .unwrap();
+    sub.publish("lumi/nobody/set", br#"{"state":"ON"}"#, false).await;
     let log = wait_json(&sub, "lumi/bridge/logging", |_| true).await;
     assert!(
         log["message"].as_str().unwrap().contains("no device named \"nobody\""),
@@ -345,7 +337,7 @@ async fn a_broker_restart_loses_no_state() {
         "the restarted broker starts empty"
     );
     // The bridge reconnects and publishes everything again.
-    let sub = Subscriber::connect(m.addr(), &["lumi/bridge/devices"]).await.unwrap();
+    let sub = Subscriber::connect(m.addr(), &["lumi/bridge/devices"]).await;
     sub.wait_for("lumi/bridge/devices", Duration::from_secs(30))
         .await
         .unwrap();
@@ -358,10 +350,8 @@ async fn a_broker_restart_loses_no_state() {
     }
     // And commands work on the new connection (subscriptions were renewed).
     let (_, plug, _) = h.find(DeviceKind::Plug);
-    let sub = Subscriber::connect(m.addr(), &["lumi/#"]).await.unwrap();
-    sub.publish(&format!("lumi/{plug}/set/state"), b"ON", false)
-        .await
-        .unwrap();
+    let sub = Subscriber::connect(m.addr(), &["lumi/#"]).await;
+    sub.publish(&format!("lumi/{plug}/set/state"), b"ON", false).await;
     wait_json(&sub, &format!("lumi/{plug}"), |v| v["state"] == "ON").await;
     b.stop().await.unwrap();
     h.stop().await;
