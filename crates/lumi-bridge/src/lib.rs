@@ -79,12 +79,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "embedded-broker")]
+pub mod broker;
 pub mod config;
 pub mod discovery;
 mod duration;
+pub mod mqtt;
 pub mod name;
 pub mod request;
 pub mod state;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod time;
 pub mod topics;
 
