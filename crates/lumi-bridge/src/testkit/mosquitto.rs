@@ -11,6 +11,9 @@ use super::{free_tcp_port, temp_dir};
 /// How long [`Mosquitto::start`] and [`Mosquitto::restart`] wait for the listener.
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What mosquitto logs once its listeners are open (`mosquitto version 2.0.11 running`).
+const RUNNING: &str = " running";
+
 /// A mosquitto of its own: config, log and port belong to this value; dropping it kills the
 /// process and removes its directory.
 #[derive(Debug)]
@@ -180,9 +183,12 @@ impl Mosquitto {
         std::fs::write(self.dir.join("mosquitto.conf"), config)
     }
 
-    /// Spawns the process and waits until the port accepts a TCP connection (polling with a
-    /// deadline), or fails with its log if it exits.
+    /// Spawns the process and waits until it is ready: its log says `running` once more (it
+    /// opened its listener: a connection that works before that may reach another broker that
+    /// took the port meanwhile) and the port accepts a TCP connection. Polls with a deadline;
+    /// fails with its log if it exits.
     fn spawn_and_wait(&mut self) -> io::Result<()> {
+        let runs_before = self.log().matches(RUNNING).count();
         let child = Command::new(&self.exe)
             .arg("-c")
             .arg(self.dir.join("mosquitto.conf"))
@@ -206,7 +212,9 @@ impl Mosquitto {
                     self.log()
                 )));
             }
-            if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(100)).is_ok() {
+            if self.log().matches(RUNNING).count() > runs_before
+                && TcpStream::connect_timeout(&self.addr(), Duration::from_millis(100)).is_ok()
+            {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -214,13 +222,13 @@ impl Mosquitto {
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!(
-                        "mosquitto did not accept connections on port {} within {READY_TIMEOUT:?}; its log:\n{}",
+                        "mosquitto did not start on port {} within {READY_TIMEOUT:?}; its log:\n{}",
                         self.port,
                         self.log()
                     ),
                 ));
             }
-            // Polling a condition with a deadline: mosquitto binds within milliseconds.
+            // Polling a condition with a deadline: mosquitto starts within milliseconds.
             std::thread::sleep(Duration::from_millis(5));
         }
     }
