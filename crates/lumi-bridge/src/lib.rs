@@ -89,6 +89,8 @@ pub mod mqtt;
 pub mod name;
 pub mod request;
 pub mod state;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod time;
 pub mod topics;
 

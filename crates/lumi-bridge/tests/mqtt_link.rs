@@ -1,0 +1,420 @@
+//! `lumi_bridge::mqtt::Link` against a real broker: mosquitto, one private instance per test
+//! (`lumi_bridge::testkit`), on loopback. Skipped when mosquitto is not installed, unless
+//! `LUMI_REQUIRE_MOSQUITTO=1`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lumi_bridge::config::{Qos, Secret, TlsFiles};
+use lumi_bridge::mqtt::{Link, LinkEvent, LinkEvents, LinkOptions, Will};
+use lumi_bridge::testkit::{Mosquitto, Subscriber, mosquitto_or_skip, mosquitto_with_or_skip};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn options(m: &Mosquitto, id: &str) -> LinkOptions {
+    let mut o = LinkOptions::new("127.0.0.1", m.port(), id);
+    o.backoff_min = Duration::from_millis(20);
+    o.backoff_max = Duration::from_millis(100);
+    o
+}
+
+/// Waits for `Connected`, skipping failed attempts and disconnections.
+async fn connected(events: &mut LinkEvents) {
+    loop {
+        match tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("Connected in time")
+        {
+            Some(LinkEvent::Connected { .. }) => return,
+            Some(LinkEvent::Message { topic, .. }) => panic!("unexpected message on {topic}"),
+            Some(_) => {}
+            None => panic!("the driver stopped"),
+        }
+    }
+}
+
+/// The next event matching `want`, skipping others.
+async fn event(events: &mut LinkEvents, want: impl Fn(&LinkEvent) -> bool) -> LinkEvent {
+    loop {
+        let e = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("the event in time")
+            .expect("the driver runs");
+        if want(&e) {
+            return e;
+        }
+    }
+}
+
+async fn message(events: &mut LinkEvents) -> (String, Vec<u8>) {
+    match event(events, |e| matches!(e, LinkEvent::Message { .. })).await {
+        LinkEvent::Message { topic, payload, .. } => (topic, payload),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn publishes_and_receives_through_mosquitto() {
+    let Some(m) = mosquitto_or_skip() else { return };
+    let sub = Subscriber::connect(m.addr(), &["lumi/#"]).await;
+    let mut o = options(&m, "round-trip");
+    o.subscriptions = vec![("lumi/+/set".into(), Qos::AtLeastOnce)];
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+
+    link.publish(
+        "lumi/kitchen",
+        r#"{"temperature":21.2}"#,
+        Qos::AtLeastOnce,
+        false,
+    )
+    .unwrap();
+    let got = sub.wait_for("lumi/kitchen", WAIT).await.unwrap();
+    assert_eq!(got.text(), r#"{"temperature":21.2}"#);
+    assert_eq!(got.qos, Qos::AtLeastOnce);
+
+    sub.publish("lumi/plug/set", r#"{"state":"ON"}"#, false)
+        .await;
+    assert_eq!(
+        event(&mut events, |e| matches!(e, LinkEvent::Message { .. })).await,
+        LinkEvent::Message {
+            topic: "lumi/plug/set".into(),
+            payload: br#"{"state":"ON"}"#.to_vec(),
+            retain: false,
+            qos: Qos::AtLeastOnce,
+        }
+    );
+    let stats = link.stats();
+    assert_eq!((stats.connects, stats.published, stats.received), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn subscriptions_come_back_after_a_broker_restart() {
+    let Some(mut m) = mosquitto_or_skip() else {
+        return;
+    };
+    let mut o = options(&m, "resubscribe");
+    o.subscriptions = vec![("lumi/+/set".into(), Qos::AtLeastOnce)];
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+
+    m.restart().unwrap();
+    event(&mut events, |e| matches!(e, LinkEvent::Disconnected { .. })).await;
+    connected(&mut events).await;
+    // The restarted broker knows nothing of the old session: this arrives only because the
+    // link subscribed again.
+    let sub = Subscriber::connect(m.addr(), &["unused/#"]).await;
+    sub.publish("lumi/plug/set", "ON", false).await;
+    assert_eq!(
+        message(&mut events).await,
+        ("lumi/plug/set".into(), b"ON".to_vec())
+    );
+    assert_eq!(link.stats().reconnects, 1);
+}
+
+#[tokio::test]
+async fn a_qos1_message_published_during_an_outage_arrives_after_the_restart() {
+    let Some(mut m) = mosquitto_or_skip() else {
+        return;
+    };
+    let (link, mut events) = Link::start(options(&m, "outage")).unwrap();
+    connected(&mut events).await;
+
+    m.kill();
+    event(&mut events, |e| matches!(e, LinkEvent::Disconnected { .. })).await;
+    // Retained, so it is there for a subscriber whenever it subscribes.
+    link.publish(
+        "lumi/bridge/state",
+        r#"{"state":"online"}"#,
+        Qos::AtLeastOnce,
+        true,
+    )
+    .unwrap();
+    m.restart().unwrap();
+    connected(&mut events).await;
+
+    let sub = Subscriber::connect(m.addr(), &["lumi/bridge/state"]).await;
+    let got = sub.wait_for("lumi/bridge/state", WAIT).await.unwrap();
+    assert_eq!(got.text(), r#"{"state":"online"}"#);
+}
+
+#[tokio::test]
+async fn a_200_kb_message_goes_both_ways() {
+    let Some(m) = mosquitto_or_skip() else { return };
+    let sub = Subscriber::connect(m.addr(), &["lumi/bridge/devices"]).await;
+    let mut o = options(&m, "big");
+    o.subscriptions = vec![("lumi/big/set".into(), Qos::AtLeastOnce)];
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+
+    let devices: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    link.publish(
+        "lumi/bridge/devices",
+        devices.clone(),
+        Qos::AtLeastOnce,
+        true,
+    )
+    .unwrap();
+    let got = sub.wait_for("lumi/bridge/devices", WAIT).await.unwrap();
+    assert_eq!(got.payload.len(), 200_000);
+    assert!(got.payload == devices);
+
+    sub.publish("lumi/big/set", devices.clone(), false).await;
+    let (topic, payload) = message(&mut events).await;
+    assert_eq!(topic, "lumi/big/set");
+    assert!(payload == devices, "{} bytes", payload.len());
+}
+
+/// Waits until mosquitto's log contains `line` (polling its file with a deadline).
+async fn log_contains(m: &Mosquitto, line: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !m.log().contains(line) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {line:?} in mosquitto's log:\n{}",
+            m.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_will_is_published_when_the_process_dies_but_not_after_a_clean_disconnect() {
+    let Some(m) = mosquitto_or_skip() else { return };
+    let state = "lumi/bridge/state";
+    let will = Will::new(state, r#"{"state":"offline"}"#, Qos::AtLeastOnce, true);
+    let sub = Subscriber::connect(m.addr(), &[state]).await;
+
+    // A link whose runtime goes away: the socket closes without a DISCONNECT, as when the
+    // process is killed.
+    let mut o = options(&m, "dies");
+    o.will = Some(will.clone());
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    let (die_tx, die_rx) = std::sync::mpsc::channel::<()>();
+    let process = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let link = rt.block_on(async {
+            let (link, mut events) = Link::start(o).unwrap();
+            connected(&mut events).await;
+            link.publish(state, r#"{"state":"online"}"#, Qos::AtLeastOnce, true)
+                .unwrap();
+            link
+        });
+        let _ = ready_tx.send(());
+        let _ = die_rx.recv();
+        drop(rt);
+        drop(link);
+    });
+    ready_rx.await.unwrap();
+    sub.wait_until(WAIT, |msgs| {
+        msgs.iter().any(|m| m.text() == r#"{"state":"online"}"#)
+    })
+    .await
+    .unwrap();
+    die_tx.send(()).unwrap();
+    let died = sub
+        .wait_until(WAIT, |msgs| {
+            msgs.iter().any(|m| m.text() == r#"{"state":"offline"}"#)
+        })
+        .await
+        .unwrap();
+    assert_eq!(died.last().unwrap().text(), r#"{"state":"offline"}"#);
+    process.join().unwrap();
+
+    // A clean stop: the bridge publishes its own offline, then disconnects; no will follows.
+    let mut o = options(&m, "stops-cleanly");
+    o.will = Some(Will::new(
+        state,
+        r#"{"state":"offline","by":"will"}"#,
+        Qos::AtLeastOnce,
+        true,
+    ));
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+    link.publish(
+        state,
+        r#"{"state":"offline","by":"bridge"}"#,
+        Qos::AtLeastOnce,
+        true,
+    )
+    .unwrap();
+    link.disconnect().await;
+    // mosquitto has handled the DISCONNECT (and would have published a will by now).
+    log_contains(&m, "Client stops-cleanly disconnected.").await;
+    let retained = Subscriber::retained(m.addr(), state, Duration::from_millis(100)).await;
+    assert_eq!(retained.len(), 1);
+    assert_eq!(retained[0].text(), r#"{"state":"offline","by":"bridge"}"#);
+}
+
+/// Collects everything logged through `tracing` on this thread.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn with_password_file(dir: &Path) -> std::io::Result<String> {
+    let file = dir.join("passwords");
+    let status = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&file)
+        .args(["lumi", "right-password-1"])
+        .status()
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("mosquitto_passwd (package mosquitto): {e}"),
+            )
+        })?;
+    assert!(status.success(), "mosquitto_passwd failed");
+    Ok(format!(
+        "allow_anonymous false\npassword_file {}\n",
+        file.display()
+    ))
+}
+
+#[tokio::test]
+async fn user_and_password_and_no_password_in_logs_or_events() {
+    let Some(m) = mosquitto_with_or_skip(with_password_file) else {
+        return;
+    };
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .finish(),
+    );
+
+    let mut o = options(&m, "login-ok");
+    o.username = Some("lumi".into());
+    o.password = Some(Secret::new("right-password-1"));
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+    link.disconnect().await;
+
+    let mut o = options(&m, "login-bad");
+    o.username = Some("lumi".into());
+    o.password = Some(Secret::new("wrong-password-2"));
+    let (link, mut events) = Link::start(o).unwrap();
+    let LinkEvent::ConnectFailed { reason, .. } = event(&mut events, |e| {
+        matches!(e, LinkEvent::ConnectFailed { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        reason.contains("refused the connection") && reason.contains("mqtt.password"),
+        "{reason}"
+    );
+    assert!(!reason.contains("wrong-password-2"));
+    link.disconnect().await;
+
+    let text = logs.text();
+    assert!(
+        text.contains("cannot connect to mqtt://127.0.0.1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("right-password-1") && !text.contains("wrong-password-2"),
+        "{text}"
+    );
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+}
+
+fn tls_listener(_dir: &Path) -> std::io::Result<String> {
+    Ok(format!(
+        "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+        fixture("ca.pem").display(),
+        fixture("server.pem").display(),
+        fixture("server.key").display()
+    ))
+}
+
+fn tls_options(m: &Mosquitto, id: &str, ca: &str, client: bool) -> LinkOptions {
+    let mut o = options(m, id);
+    o.tls = Some(TlsFiles {
+        ca: Some(fixture(ca)),
+        client_cert: client.then(|| fixture("client.pem")),
+        client_key: client.then(|| fixture("client.key")),
+    });
+    o
+}
+
+#[tokio::test]
+async fn tls_with_a_ca_file_and_a_client_certificate() {
+    let Some(m) = mosquitto_with_or_skip(tls_listener) else {
+        return;
+    };
+    let mut o = tls_options(&m, "tls-ok", "ca.pem", true);
+    o.subscriptions = vec![("tls/echo".into(), Qos::AtLeastOnce)];
+    let (link, mut events) = Link::start(o).unwrap();
+    assert!(link.broker().starts_with("mqtts://127.0.0.1:"));
+    connected(&mut events).await;
+    link.publish("tls/echo", "over tls", Qos::AtLeastOnce, false)
+        .unwrap();
+    assert_eq!(
+        message(&mut events).await,
+        ("tls/echo".into(), b"over tls".to_vec())
+    );
+}
+
+#[tokio::test]
+async fn tls_with_the_wrong_ca_or_without_the_client_certificate_fails_and_says_why() {
+    let Some(m) = mosquitto_with_or_skip(tls_listener) else {
+        return;
+    };
+    let (link, mut events) =
+        Link::start(tls_options(&m, "tls-wrong-ca", "other-ca.pem", true)).unwrap();
+    let LinkEvent::ConnectFailed { reason, .. } = event(&mut events, |e| {
+        matches!(e, LinkEvent::ConnectFailed { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        reason.starts_with("tls:") && reason.contains("certificate") && reason.contains("mqtt.ca"),
+        "{reason}"
+    );
+    link.disconnect().await;
+
+    let (link, mut events) =
+        Link::start(tls_options(&m, "tls-no-client-cert", "ca.pem", false)).unwrap();
+    let e = event(&mut events, |e| {
+        matches!(
+            e,
+            LinkEvent::ConnectFailed { .. } | LinkEvent::Disconnected { .. }
+        )
+    })
+    .await;
+    assert!(!matches!(e, LinkEvent::Connected { .. }), "{e:?}");
+    link.disconnect().await;
+}
