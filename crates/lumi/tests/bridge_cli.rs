@@ -29,10 +29,7 @@ fn free_tcp_port() -> u16 {
 }
 
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "lumi-bridge-cli-{}-{name}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("lumi-bridge-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join("lumi.toml");
     std::fs::File::create(&p)
@@ -63,7 +60,11 @@ miio_token = "1c1961595b889a1f42af6b16cf9a6b81"
         .arg(&path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     for secret in [
         "0987654321qwerty",
@@ -105,7 +106,9 @@ fn the_embedded_broker_refuses_a_taken_port() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("127.0.0.1:{port}")) && err.contains("already in use") && err.contains("mqtt.url"),
+        err.contains(&format!("127.0.0.1:{port}"))
+            && err.contains("already in use")
+            && err.contains("mqtt.url"),
         "{err}"
     );
     drop(held);
@@ -117,7 +120,14 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
     let mut child = lumi()
         .args(["demo", "--quiet", "--random-every", "200ms"])
         .args(["--mqtt-listen", &format!("127.0.0.1:{port}")])
-        .args(["--bind", "127.0.0.40", "--command-port", "0", "--miio-port", "0"])
+        .args([
+            "--bind",
+            "127.0.0.40",
+            "--command-port",
+            "0",
+            "--miio-port",
+            "0",
+        ])
         .args(["--discovery-port", &free_udp_port().to_string()])
         .args(["--report-port", &free_udp_port().to_string()])
         .args(["--duration", "60s"])
@@ -131,7 +141,10 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
@@ -152,7 +165,9 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
         }
     }
     assert!(
-        printed.iter().any(|l| l.contains(&format!("mqtt://127.0.0.1:{port}"))),
+        printed
+            .iter()
+            .any(|l| l.contains(&format!("mqtt://127.0.0.1:{port}"))),
         "{printed:?}"
     );
     let sub = Subscriber::connect(addr, &["lumi/#", "homeassistant/#"]).await;
@@ -175,7 +190,9 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
     // Random events flow through to MQTT.
     let states_before = sub.messages().len();
     let more = sub
-        .wait_until(Duration::from_secs(10), |msgs| msgs.len() > states_before + 3)
+        .wait_until(Duration::from_secs(10), |msgs| {
+            msgs.len() > states_before + 3
+        })
         .await
         .is_ok();
     assert!(more, "random events reach MQTT");
@@ -188,9 +205,15 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
 
     // Ctrl-C: a clean stop says offline.
     let pid = child.id().to_string();
-    let _ = Command::new("sh").args(["-c", &format!("kill -INT {pid}")]).status();
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -INT {pid}")])
+        .status();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let offline = sub
         .wait_until(Duration::from_secs(5), |msgs| {
             msgs.iter()

@@ -279,7 +279,11 @@ async fn drive(
                     tracing::warn!("MQTT connection lost: {reason}; reconnecting");
                     core.disconnected();
                 }
-                Some(LinkEvent::Message { topic, payload, retain }) => {
+                Some(LinkEvent::ConnectFailed { attempt, retry_in, .. }) => {
+                    // The link logs the reason; keep the cache, publish it all on connection.
+                    tracing::debug!(attempt, "MQTT connection attempt failed; next in {retry_in:?}");
+                }
+                Some(LinkEvent::Message { topic, payload, retain, .. }) => {
                     core.mqtt_message(&topic, &payload, retain);
                 }
                 None => break Err(BridgeError::Stopped("the MQTT link stopped".into())),
