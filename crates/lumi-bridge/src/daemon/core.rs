@@ -248,12 +248,6 @@ impl Core {
     pub fn connected(&mut self) {
         self.connected = true;
         self.stats.connections += 1;
-        self.publish(
-            self.topics.bridge_state(),
-            state::ONLINE.to_owned(),
-            Qos::AtLeastOnce,
-            true,
-        );
         self.republish_all();
     }
 
@@ -277,10 +271,17 @@ impl Core {
         }
     }
 
+    /// `bridge/state` online, then everything known, from the cache.
     fn republish_all(&mut self) {
         if !self.connected {
             return;
         }
+        self.publish(
+            self.topics.bridge_state(),
+            state::ONLINE.to_owned(),
+            Qos::AtLeastOnce,
+            true,
+        );
         if self.config.homeassistant.enabled {
             for m in self.discovery.bridge() {
                 let payload = m.payload_string();
@@ -644,12 +645,6 @@ impl Core {
                 if state::parse_availability(payload) == Some(true) {
                     tracing::info!(
                         "Home Assistant (re)started: publishing discovery and states again"
-                    );
-                    self.publish(
-                        self.topics.bridge_state(),
-                        state::ONLINE.to_owned(),
-                        Qos::AtLeastOnce,
-                        true,
                     );
                     self.republish_all();
                 }
