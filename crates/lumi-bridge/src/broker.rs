@@ -56,8 +56,9 @@ pub const ROUTER: RouterSizing = RouterSizing {
 
 /// tracing targets under which rumqttd logs routine events at ERROR level:
 ///
-/// - `rumqttd::router::routing`: `no-connection id N is already gone` after *every* client
-///   disconnect, clean or not (its rare real problems there: `no space for new connection`);
+/// - `rumqttd::router::routing`: `no-connection id N is already gone` when a client
+///   disconnects (most clean DISCONNECTs, including the start-up probe's); its rare real
+///   problem there is `no space for new connection`;
 /// - `rumqttd::server::broker`: `Error while handling MQTT connect packet` for a connection
 ///   closed before its CONNECT (a port probe, a health check), `disconnected` with an error for
 ///   a connection reset or a keep-alive timeout.

@@ -185,31 +185,29 @@ impl Driver {
                 )
                 .await;
             }
-            Event::Incoming(Packet::SubAck(ack)) => {
-                if self.awaiting_suback == Some(Some(ack.pkid)) {
-                    self.awaiting_suback = None;
-                    for ((filter, _), code) in self.subscriptions.iter().zip(&ack.return_codes) {
-                        if *code == SubscribeReasonCode::Failure {
-                            tracing::warn!(
-                                broker = %self.broker,
-                                "mqtt: the broker refused the subscription to {filter}: messages on it will not arrive (check the broker's access rules)"
-                            );
-                        }
+            Event::Incoming(Packet::SubAck(ack))
+                if self.awaiting_suback == Some(Some(ack.pkid)) =>
+            {
+                self.awaiting_suback = None;
+                for ((filter, _), code) in self.subscriptions.iter().zip(&ack.return_codes) {
+                    if *code == SubscribeReasonCode::Failure {
+                        tracing::warn!(
+                            broker = %self.broker,
+                            "mqtt: the broker refused the subscription to {filter}: messages on it will not arrive (check the broker's access rules)"
+                        );
                     }
-                    tracing::debug!(broker = %self.broker, "mqtt: subscribed");
-                    emit(
-                        &self.events,
-                        LinkEvent::Connected {
-                            session_present: self.session_present,
-                        },
-                    )
-                    .await;
                 }
+                tracing::debug!(broker = %self.broker, "mqtt: subscribed");
+                emit(
+                    &self.events,
+                    LinkEvent::Connected {
+                        session_present: self.session_present,
+                    },
+                )
+                .await;
             }
-            Event::Outgoing(Outgoing::Subscribe(pkid)) => {
-                if self.awaiting_suback == Some(None) {
-                    self.awaiting_suback = Some(Some(pkid));
-                }
+            Event::Outgoing(Outgoing::Subscribe(pkid)) if self.awaiting_suback == Some(None) => {
+                self.awaiting_suback = Some(Some(pkid));
             }
             Event::Outgoing(Outgoing::Publish(_)) => Counters::add(&counters.sent, 1),
             Event::Outgoing(Outgoing::Disconnect) => {

@@ -159,7 +159,8 @@ impl LinkOptions {
     /// Options from the `[mqtt]` table: the external broker of `mqtt.url` (with TLS, user and
     /// password), or the embedded broker's listening address (`0.0.0.0`/`::` become the
     /// loopback address). `broker_addr_override` replaces the address, e.g. with
-    /// [`crate::broker::EmbeddedBroker::local_addr`] when the embedded broker picked its port.
+    /// `EmbeddedBroker::local_addr` (feature `embedded-broker`) when the embedded broker picked
+    /// its port.
     ///
     /// The will and the subscriptions depend on the topics: the daemon sets them.
     pub fn from_config(

@@ -1,0 +1,250 @@
+//! The embedded broker (rumqttd): starts on loopback, refuses a taken port with advice,
+//! keeps retained messages, carries a large installation's retained state and a 50 000-message
+//! burst. Each test starts its own broker on port 0 (rumqttd cannot be stopped: they live until
+//! the test process exits).
+#![cfg(feature = "embedded-broker")]
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use lumi_bridge::broker::{BrokerError, EmbeddedBroker};
+use lumi_bridge::config::Qos;
+use lumi_bridge::mqtt::{Link, LinkEvent, LinkEvents, LinkOptions};
+use lumi_bridge::testkit::Subscriber;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn any_port() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+async fn connected(events: &mut LinkEvents) {
+    loop {
+        match tokio::time::timeout(WAIT, events.recv())
+            .await
+            .expect("Connected in time")
+        {
+            Some(LinkEvent::Connected { .. }) => return,
+            Some(_) => {}
+            None => panic!("the driver stopped"),
+        }
+    }
+}
+
+async fn link(broker: &EmbeddedBroker, id: &str, subscriptions: &[&str]) -> (Link, LinkEvents) {
+    let mut o = LinkOptions::new("127.0.0.1", broker.local_addr().port(), id);
+    o.subscriptions = subscriptions
+        .iter()
+        .map(|f| ((*f).to_owned(), Qos::AtLeastOnce))
+        .collect();
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+    (link, events)
+}
+
+#[test]
+fn port_zero_picks_a_free_port() {
+    let a = EmbeddedBroker::start(any_port()).unwrap();
+    let b = EmbeddedBroker::start(any_port()).unwrap();
+    assert_ne!(a.local_addr().port(), 0);
+    assert_ne!(a.local_addr(), b.local_addr());
+    assert_eq!(a.url(), format!("mqtt://{}", a.local_addr()));
+}
+
+#[test]
+fn a_taken_port_is_refused_with_advice_instead_of_talking_to_the_other_broker() {
+    let other = TcpListener::bind(any_port()).unwrap();
+    let addr = other.local_addr().unwrap();
+    let e = EmbeddedBroker::start(addr).unwrap_err();
+    assert!(
+        matches!(e, BrokerError::AddrInUse { addr: a } if a == addr),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{addr} is already in use, probably by another MQTT broker: to use that broker set mqtt.url = \"mqtt://{addr}\" in lumi.toml, or move the embedded one with mqtt.listen"
+        )
+    );
+}
+
+#[test]
+fn an_address_of_another_machine_is_refused() {
+    // TEST-NET-2: not an address of this machine; binding fails locally, nothing is sent.
+    let addr: SocketAddr = "198.51.100.7:0".parse().unwrap();
+    let e = EmbeddedBroker::start(addr).unwrap_err();
+    assert!(matches!(e, BrokerError::Bind { .. }), "{e:?}");
+    assert!(e.to_string().contains("check mqtt.listen"), "{e}");
+}
+
+#[tokio::test]
+async fn a_retained_message_reaches_a_later_subscriber() {
+    let broker = EmbeddedBroker::start(any_port()).unwrap();
+    let (link, _events) = link(&broker, "retainer", &[]).await;
+    let config = r#"{"name":"temperature","state_topic":"lumi/hall"}"#;
+    link.publish(
+        "homeassistant/sensor/lumi_1_temperature/config",
+        config,
+        Qos::AtLeastOnce,
+        true,
+    )
+    .unwrap();
+    link.publish("lumi/hall", "not retained", Qos::AtLeastOnce, false)
+        .unwrap();
+    // Both reached the broker once a later message from the same client has.
+    let sync = Subscriber::connect(broker.local_addr(), &["sync"]).await;
+    link.publish("sync", "", Qos::AtLeastOnce, false).unwrap();
+    sync.wait_for("sync", WAIT).await.unwrap();
+
+    let retained = Subscriber::retained(broker.local_addr(), "#", Duration::from_millis(100)).await;
+    assert_eq!(retained.len(), 1, "{retained:?}");
+    assert_eq!(
+        retained[0].topic,
+        "homeassistant/sensor/lumi_1_temperature/config"
+    );
+    assert_eq!(retained[0].text(), config);
+}
+
+#[tokio::test]
+async fn a_link_connects_subscribes_and_round_trips() {
+    let broker = EmbeddedBroker::start(any_port()).unwrap();
+    let (link, mut events) = link(&broker, "bridge", &["lumi/+/set"]).await;
+    let sub = Subscriber::connect(broker.local_addr(), &["lumi/#"]).await;
+
+    sub.publish("lumi/plug/set", r#"{"state":"ON"}"#, false)
+        .await;
+    let e = loop {
+        let e = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if matches!(e, LinkEvent::Message { .. }) {
+            break e;
+        }
+    };
+    assert_eq!(
+        e,
+        LinkEvent::Message {
+            topic: "lumi/plug/set".into(),
+            payload: br#"{"state":"ON"}"#.to_vec(),
+            retain: false,
+            qos: Qos::AtLeastOnce,
+        }
+    );
+    link.publish("lumi/plug", r#"{"state":"ON"}"#, Qos::AtLeastOnce, true)
+        .unwrap();
+    assert_eq!(
+        sub.wait_for("lumi/plug", WAIT).await.unwrap().text(),
+        r#"{"state":"ON"}"#
+    );
+}
+
+/// 10 gateways × 50 devices: a retained state and availability per device, 9 discovery configs
+/// per device, and a `bridge/devices` list of 600 KB. A fresh QoS 0 subscriber to `#` (as Home
+/// Assistant subscribes to discovery) gets every one of them.
+#[tokio::test]
+async fn a_large_installation_s_retained_state_reaches_a_new_subscriber_complete() {
+    let broker = EmbeddedBroker::start(any_port()).unwrap();
+    let (link, _events) = link(&broker, "big-bridge", &[]).await;
+    let state = format!(
+        r#"{{"temperature":21.2,"humidity":52.7,"pad":"{}"}}"#,
+        "x".repeat(250)
+    );
+    let config = format!(
+        r#"{{"device":{{"identifiers":["lumi"]}},"pad":"{}"}}"#,
+        "y".repeat(850)
+    );
+    let mut expected = 0;
+    for d in 0..500 {
+        link.publish_wait(
+            format!("lumi/device_{d}"),
+            state.clone(),
+            Qos::AtLeastOnce,
+            true,
+        )
+        .await
+        .unwrap();
+        link.publish_wait(
+            format!("lumi/device_{d}/availability"),
+            r#"{"state":"online"}"#,
+            Qos::AtLeastOnce,
+            true,
+        )
+        .await
+        .unwrap();
+        for e in 0..9 {
+            link.publish_wait(
+                format!("homeassistant/sensor/lumi_{d}_{e}/config"),
+                config.clone(),
+                Qos::AtLeastOnce,
+                true,
+            )
+            .await
+            .unwrap();
+        }
+        expected += 11;
+    }
+    let devices = vec![b'd'; 600_000];
+    link.publish_wait(
+        "lumi/bridge/devices",
+        devices.clone(),
+        Qos::AtLeastOnce,
+        true,
+    )
+    .await
+    .unwrap();
+    expected += 1;
+    let sync = Subscriber::connect(broker.local_addr(), &["sync"]).await;
+    link.publish_wait("sync", "", Qos::AtLeastOnce, false)
+        .await
+        .unwrap();
+    sync.wait_for("sync", WAIT).await.unwrap();
+
+    let started = Instant::now();
+    let retained = Subscriber::retained(broker.local_addr(), "#", Duration::from_millis(300)).await;
+    eprintln!(
+        "{} retained messages delivered to a new subscriber in {:?}",
+        retained.len(),
+        started.elapsed()
+    );
+    assert_eq!(retained.len(), expected);
+    let list = retained
+        .iter()
+        .find(|m| m.topic == "lumi/bridge/devices")
+        .unwrap();
+    assert!(list.payload == devices);
+    assert!(retained.iter().all(|m| m.retain));
+}
+
+/// 50 000 QoS 0 messages published as fast as the link can, to one subscription: none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_50_000_qos0_messages_arrives_complete() {
+    const N: usize = 50_000;
+    let broker = EmbeddedBroker::start(any_port()).unwrap();
+    let sub =
+        Subscriber::connect_with_qos(broker.local_addr(), &["burst/#"], Qos::AtMostOnce).await;
+    let (link, _events) = link(&broker, "burster", &[]).await;
+    let payload = vec![b'x'; 100];
+    let started = Instant::now();
+    for i in 0..N {
+        link.publish_wait(
+            format!("burst/{}", i % 500),
+            payload.clone(),
+            Qos::AtMostOnce,
+            false,
+        )
+        .await
+        .unwrap();
+    }
+    let all = sub
+        .wait_until(Duration::from_secs(20), |m| m.len() >= N)
+        .await;
+    let took = started.elapsed();
+    let got = sub.messages().len();
+    eprintln!(
+        "{got}/{N} messages in {took:?}: {:.0} msg/s",
+        got as f64 / took.as_secs_f64()
+    );
+    assert!(all.is_ok(), "{got} of {N} arrived");
+    assert_eq!(got, N);
+}
