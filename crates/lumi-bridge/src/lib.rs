@@ -1,9 +1,11 @@
 //! # lumi-bridge
 //!
-//! The pure core of lumi's MQTT bridge: everything `lumi bridge` decides about MQTT, as
-//! functions from values to values. No sockets, no MQTT client, no broker, no clock: the
-//! daemon (which owns those) calls in with what happened and publishes what comes out, so
-//! every decision here is tested without a network.
+//! lumi's MQTT bridge: everything `lumi bridge` does. Most of it is pure — functions from
+//! values to values, and the sans-IO daemon core ([`daemon::Core`]) that takes what happened
+//! and says what to publish and which commands to run — so every decision is tested without
+//! a network. Around it: the daemon's driver ([`daemon::Bridge`]), the MQTT link
+//! ([`mqtt`], rumqttc) and the embedded broker (`broker`, rumqttd, feature
+//! `embedded-broker`).
 //!
 //! What it builds on: the device catalogue of `lumi-proto` ([`lumi_proto::catalogue`]) gives
 //! each model's properties, units, writable values and Home Assistant mapping; this crate
@@ -26,6 +28,13 @@
 //!   their responses, with the transaction echoed.
 //! - [`discovery`]: Home Assistant discovery configs for every catalogue model, and the
 //!   topics to clear when a device goes.
+//! - [`daemon`]: the bridge itself: [`daemon::Core`] (states, availability, discovery,
+//!   commands, requests, motion off-delay) and [`daemon::Bridge`], which runs it with a
+//!   `lumi_client` client, the MQTT link and, without `mqtt.url`, the embedded broker.
+//! - [`mqtt`]: the connection to a broker: reconnects with backoff, subscribes again on
+//!   every connection, keeps QoS 1 publishes across reconnects, TLS.
+//! - `broker` (feature `embedded-broker`): the in-process MQTT 3.1.1 broker.
+//! - `testkit` (feature `testkit`): mosquitto on a free port and a recording subscriber.
 //!
 //! ## Example
 //!

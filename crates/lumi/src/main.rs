@@ -26,12 +26,14 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Logs go to standard error, filtered by `LUMI_LOG` (e.g. `LUMI_LOG=debug`,
-/// `LUMI_LOG=lumi_sim=trace`); `default` when it is not set (the embedded broker's own logs
-/// are left out: it reports every harmless disconnect as an error).
+/// `LUMI_LOG=lumi_sim=trace`); `default` when it is not set. The embedded broker's targets
+/// that report every harmless disconnect as an ERROR are left out
+/// (`lumi_bridge::broker::NOISY_LOG_TARGETS`); its other warnings stay.
 fn init_logging(default: &str) {
     use tracing_subscriber::EnvFilter;
+    let quiet = "rumqttd=warn,rumqttd::router::routing=off,rumqttd::server::broker=off";
     let filter = EnvFilter::try_from_env("LUMI_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default},rumqttd=off")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},{quiet}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

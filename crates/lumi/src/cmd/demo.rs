@@ -44,18 +44,25 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
         miio_port: args.miio_port,
         ..sim_defaults
     };
-    let mut config = Config::default();
-    config.password = Some(
-        SIM_PASSWORD
-            .parse()
-            .map_err(|e| anyhow::anyhow!("demo password: {e}"))?,
-    );
-    config.interface = Some(interface.to_string());
-    config.mqtt.broker = match &args.mqtt {
+    let broker = match &args.mqtt {
         Some(url) => Broker::External(parse_url(url, "--mqtt")?),
         None => Broker::Embedded {
             listen: parse_listen(&args.mqtt_listen, "--mqtt-listen")?,
         },
+    };
+    let defaults = Config::default();
+    let config = Config {
+        password: Some(
+            SIM_PASSWORD
+                .parse()
+                .map_err(|e| anyhow::anyhow!("demo password: {e}"))?,
+        ),
+        interface: Some(interface.to_string()),
+        mqtt: lumi_bridge::config::MqttConfig {
+            broker,
+            ..defaults.mqtt.clone()
+        },
+        ..defaults
     };
     let net = NetConfig {
         discovery_port: sim_net.discovery_port,
