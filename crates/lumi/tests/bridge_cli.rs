@@ -203,7 +203,7 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
         "the gateway light is discovered"
     );
 
-    // Ctrl-C: a clean stop says offline.
+    // Ctrl-C: a clean stop, exit 0.
     let pid = child.id().to_string();
     let _ = Command::new("sh")
         .args(["-c", &format!("kill -INT {pid}")])
@@ -214,12 +214,6 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let offline = sub
-        .wait_until(Duration::from_secs(5), |msgs| {
-            msgs.iter()
-                .any(|m| m.topic == "lumi/bridge/state" && m.payload == br#"{"state":"offline"}"#)
-        })
-        .await
-        .is_ok();
-    assert!(offline, "bridge/state offline after Ctrl-C");
+    // (Whether `offline` reaches a subscriber before the process, and with it the embedded
+    // broker, is gone is a race; bridge_e2e checks it with a broker that outlives the bridge.)
 }

@@ -28,6 +28,9 @@ use crate::request::{self, BridgeRequest, Request, response_error, response_ok};
 use crate::state::{self, BridgeEvent, DeviceEntry, Extras};
 use crate::topics::{Incoming, Topics};
 
+/// How long a gateway keeps pairing open once asked (its firmware's fixed window).
+const PAIRING_WINDOW: Duration = Duration::from_secs(30);
+
 /// One MQTT publication.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publish {
@@ -811,7 +814,9 @@ impl Core {
                 self.jobs.push(Job::Pairing {
                     gateways,
                     open: enable,
-                    time: time.unwrap_or(Duration::from_secs(30)),
+                    // A gateway opens pairing for 30 s at a time, whatever was asked; the
+                    // response says so rather than promising a longer window.
+                    time: time.unwrap_or(PAIRING_WINDOW).min(PAIRING_WINDOW),
                     origin,
                 });
             }

@@ -366,14 +366,16 @@ fn requests_are_answered_with_their_transaction() {
     else {
         panic!("{:?}", out.jobs)
     };
+    // 60 s asked; a gateway opens for 30 s, and the response says so.
     assert_eq!(
         (gateways.as_slice(), *open, *time),
-        (&[sid(GW)][..], true, Duration::from_secs(60))
+        (&[sid(GW)][..], true, Duration::from_secs(30))
     );
     let job = out.jobs[0].clone();
     core.job_done(&job, JobResult::Done, wall());
     let r = json(find(&core.take(), "lumi/bridge/response/permit_join"));
     assert_eq!(r["data"]["value"], true);
+    assert_eq!(r["data"]["time"], 30);
     assert_eq!(r["transaction"], 1);
 }
 
