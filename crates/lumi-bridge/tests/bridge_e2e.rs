@@ -86,8 +86,11 @@ async fn check_house_published(h: &House, addr: SocketAddr) -> Subscriber {
     // bridge/state first (retained, from the connection), then the device list.
     let state = sub.wait_for("lumi/bridge/state", WAIT).await.unwrap();
     assert_eq!(state.payload, br#"{"state":"online"}"#);
+    // The list is republished as devices become known; wait for the complete one (a device
+    // first heard in a message without its model is listed unsupported until its read).
     let devices = wait_json(&sub, "lumi/bridge/devices", |v| {
-        v.as_array().is_some_and(|a| a.len() == expected)
+        v.as_array()
+            .is_some_and(|a| a.len() == expected && a.iter().all(|d| d["supported"] == true))
     })
     .await;
     for d in devices.as_array().unwrap() {
