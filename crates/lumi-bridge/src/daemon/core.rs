@@ -358,37 +358,19 @@ impl Core {
                 sid,
                 model,
                 state,
-                props,
+                ..
             } => {
                 self.stats.reports += 1;
-                self.message(
-                    gateway,
-                    sid,
-                    model.as_deref(),
-                    state,
-                    props,
-                    false,
-                    now,
-                    wall,
-                );
+                self.message(gateway, sid, model.as_deref(), state, false, now, wall);
             }
             Event::Heartbeat {
                 gateway,
                 sid,
                 model,
                 state,
-                props,
+                ..
             } => {
-                self.message(
-                    gateway,
-                    sid,
-                    model.as_deref(),
-                    state,
-                    props,
-                    true,
-                    now,
-                    wall,
-                );
+                self.message(gateway, sid, model.as_deref(), state, true, now, wall);
             }
             Event::DeviceAvailability { sid, available, .. } => {
                 if let Some(d) = self.devices.get_mut(sid) {
@@ -402,14 +384,7 @@ impl Core {
     }
 
     /// A gateway's registry was read: every device with its state.
-    pub fn loaded(
-        &mut self,
-        gateways: &[GatewayInfo],
-        devices: &[DeviceInfo],
-        now: Instant,
-        wall: SystemTime,
-    ) {
-        let _ = now;
+    pub fn loaded(&mut self, gateways: &[GatewayInfo], devices: &[DeviceInfo], wall: SystemTime) {
         for g in gateways {
             let gw = self.gateways.entry(g.sid.clone()).or_insert(Gw {
                 version: g.version,
@@ -470,7 +445,6 @@ impl Core {
         sid: &Sid,
         model: Option<&str>,
         msg: &DeviceState,
-        props: &Props,
         heartbeat: bool,
         now: Instant,
         wall: SystemTime,
@@ -517,7 +491,6 @@ impl Core {
         if !heartbeat {
             self.publish_legacy(sid, msg);
         }
-        let _ = props;
     }
 
     fn gateway_online(&mut self, gateway: &Sid, online: bool) {

@@ -92,7 +92,6 @@ fn house() -> (Core, Instant) {
             info(BUTTON, "switch", Props::new().with("voltage", 3005)),
             info(MOTION, "motion", Props::new().with("voltage", 3100)),
         ],
-        now,
         wall(),
     );
     (core, now)

@@ -24,7 +24,6 @@ use std::time::SystemTime;
 
 use lumi_client::gateway::{
     Availability, Client, ClientConfig, ClientError, Event, Events, EventsError, Passwords,
-    StaticGateway,
 };
 use lumi_client::net::NetConfig;
 use tokio::sync::{mpsc, oneshot};
@@ -89,28 +88,12 @@ pub fn client_config(config: &Config, net: NetConfig) -> ClientConfig {
     };
     // Events are the bridge's input: keep plenty for bursts.
     c.event_capacity = 16 * 1024;
-    let mut passwords = Passwords::new();
     if let Some(p) = &config.password {
-        passwords = passwords.with_default(p.clone());
+        c.passwords = Passwords::new().with_default(p.clone());
     }
     for g in &config.gateways {
-        if let Some(p) = &g.password {
-            if let Some(sid) = &g.sid {
-                passwords = passwords.with_sid(sid.clone(), p.clone());
-            }
-            if let Some(a) = g.addr {
-                passwords = passwords.with_ip(a.ip(), p.clone());
-            }
-        }
-        if let Some(addr) = g.addr {
-            c.gateways.push(StaticGateway {
-                addr,
-                sid: g.sid.clone(),
-                version: g.protocol,
-            });
-        }
+        c.add_gateway(g.sid.as_ref(), g.addr, g.password.as_ref(), g.protocol);
     }
-    c.passwords = passwords;
     c
 }
 
@@ -316,7 +299,7 @@ async fn resync(core: &mut Core, client: &Client) {
             return;
         }
     };
-    core.loaded(&gateways, &devices, Instant::now(), SystemTime::now());
+    core.loaded(&gateways, &devices, SystemTime::now());
 }
 
 /// Publishes what the core produced and starts the jobs it asked for.

@@ -213,6 +213,34 @@ impl ClientConfig {
             load_devices: true,
         }
     }
+
+    /// Adds a gateway the user named (lumi.toml's `[[gateway]]`, `--gateway`): its password
+    /// goes under its sid and its IP, and with an address it is probed as a static gateway.
+    pub fn add_gateway(
+        &mut self,
+        sid: Option<&Sid>,
+        addr: Option<SocketAddr>,
+        password: Option<&GatewayPassword>,
+        protocol: Option<ProtoVersion>,
+    ) {
+        if let Some(p) = password {
+            let mut passwords = std::mem::take(&mut self.passwords);
+            if let Some(sid) = sid {
+                passwords = passwords.with_sid(sid.clone(), p.clone());
+            }
+            if let Some(a) = addr {
+                passwords = passwords.with_ip(a.ip(), p.clone());
+            }
+            self.passwords = passwords;
+        }
+        if let Some(addr) = addr {
+            self.gateways.push(StaticGateway {
+                addr,
+                sid: sid.cloned(),
+                version: protocol,
+            });
+        }
+    }
 }
 
 /// A device's state as a `read` returned it, or (for a write) as it was before the write.
@@ -555,6 +583,32 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_gateway_gets_its_password_by_sid_and_ip_and_a_probe_with_an_address() {
+        let mut c = ClientConfig::new(NetConfig::new(Ipv4Addr::LOCALHOST));
+        let sid: Sid = "34ce0088db0b".parse().unwrap();
+        let pw: GatewayPassword = "0987654321qwerty".parse().unwrap();
+        let addr: SocketAddr = "127.0.0.2:9898".parse().unwrap();
+        c.add_gateway(Some(&sid), Some(addr), Some(&pw), Some(ProtoVersion::V2));
+        c.add_gateway(Some(&"34ce0088db0c".parse().unwrap()), None, None, None);
+        let other: Sid = "34ce00000000".parse().unwrap();
+        assert_eq!(
+            c.passwords.lookup(&sid, "10.0.0.1".parse().unwrap()),
+            Some(&pw)
+        );
+        assert_eq!(c.passwords.lookup(&other, addr.ip()), Some(&pw));
+        assert_eq!(
+            c.passwords.lookup(&other, "10.0.0.1".parse().unwrap()),
+            None
+        );
+        assert_eq!(
+            c.gateways.len(),
+            1,
+            "only a gateway with an address is probed"
+        );
+        assert_eq!(c.gateways[0].version, Some(ProtoVersion::V2));
+    }
 
     #[test]
     fn passwords_by_sid_then_ip_then_default_and_never_shown() {

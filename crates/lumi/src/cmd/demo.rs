@@ -25,10 +25,10 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
         .as_deref()
         .map(|d| parse_duration(d).map_err(|e| bad_input(format!("--duration: {e}"))))
         .transpose()?;
-    let password = SIM_PASSWORD
+    let password: lumi_proto::key::GatewayPassword = SIM_PASSWORD
         .parse()
         .map_err(|e| anyhow::anyhow!("demo password: {e}"))?;
-    let mut scenario = Scenario::demo(args.bind, password, every);
+    let mut scenario = Scenario::demo(args.bind, password.clone(), every);
     for gw in &mut scenario.gateways {
         gw.config.command_port = args.command_port;
         if every.is_zero() {
@@ -52,11 +52,7 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
     };
     let defaults = Config::default();
     let config = Config {
-        password: Some(
-            SIM_PASSWORD
-                .parse()
-                .map_err(|e| anyhow::anyhow!("demo password: {e}"))?,
-        ),
+        password: Some(password),
         interface: Some(interface.to_string()),
         mqtt: lumi_bridge::config::MqttConfig {
             broker,

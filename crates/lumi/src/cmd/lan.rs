@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lumi_client::gateway::{Client, ClientConfig, ClientError, Events, Passwords, StaticGateway};
+use lumi_client::gateway::{Client, ClientConfig, ClientError, Events, Passwords};
 use lumi_client::net::{self, InterfaceSpec, NetConfig, NetError};
 use lumi_proto::catalogue::{DeviceState, TypedValue};
 use lumi_proto::lan::Sid;
@@ -81,28 +81,12 @@ impl Lan {
         c.request_timeout = s.timeout;
         c.listen = needs.listen;
         c.load_devices = needs.devices;
-        let mut passwords = Passwords::new();
         if let Some(p) = &s.password {
-            passwords = passwords.with_default(p.clone());
+            c.passwords = Passwords::new().with_default(p.clone());
         }
         for e in &s.gateways {
-            if let Some(p) = &e.password {
-                if let Some(sid) = &e.sid {
-                    passwords = passwords.with_sid(sid.clone(), p.clone());
-                }
-                if let Some(a) = e.addr {
-                    passwords = passwords.with_ip(a.ip(), p.clone());
-                }
-            }
-            if let Some(addr) = e.addr {
-                c.gateways.push(StaticGateway {
-                    addr,
-                    sid: e.sid.clone(),
-                    version: e.protocol,
-                });
-            }
+            c.add_gateway(e.sid.as_ref(), e.addr, e.password.as_ref(), e.protocol);
         }
-        c.passwords = passwords;
         c
     }
 
