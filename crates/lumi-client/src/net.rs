@@ -327,11 +327,30 @@ pub fn report_socket(net: &NetConfig) -> io::Result<UdpSocket> {
     s.bind(&SocketAddr::V4(SocketAddrV4::new(net.group, net.report_port)).into())?;
     s.join_multicast_v4(&net.group, &net.interface)?;
     // A burst of reports (a house full of devices after a gateway reboot) must not overflow
-    // the default buffer; the kernel caps this at net.core.rmem_max, which is fine.
-    let _ = s.set_recv_buffer_size(1 << 20);
+    // the default buffer. The kernel caps the request at net.core.rmem_max (208 KiB on many
+    // systems): say so once, with the fix, since a small buffer is where bursts get lost.
+    let _ = s.set_recv_buffer_size(REPORT_RECV_BUFFER);
+    if let Ok(got) = s.recv_buffer_size() {
+        // Linux reports twice the usable size (it counts its bookkeeping).
+        if got < REPORT_RECV_BUFFER {
+            tracing::info!(
+                "the report socket's receive buffer is {} KiB (capped by net.core.rmem_max); \
+                 bursts of more than a few thousand reports may be dropped by the kernel: \
+                 `sysctl -w net.core.rmem_max={REPORT_RECV_BUFFER}` raises the cap",
+                got / 1024
+            );
+        } else {
+            tracing::debug!("report socket receive buffer: {} KiB", got / 1024);
+        }
+    }
     s.set_nonblocking(true)?;
     UdpSocket::from_std(s.into())
 }
+
+/// The receive buffer the report socket asks for (4 MiB): with the kernel's doubling, room
+/// for about 10 000 queued reports, so a gateway reboot's burst, or a pause of the process
+/// (a Raspberry Pi swapping), loses nothing. Capped by `net.core.rmem_max`.
+pub const REPORT_RECV_BUFFER: usize = 4 << 20;
 
 /// The socket for `whois` and unicast commands; see the [module docs](self).
 pub fn command_socket(net: &NetConfig) -> io::Result<UdpSocket> {

@@ -105,6 +105,23 @@ pub enum Command {
   lumi demo --mqtt-listen 127.0.0.1:11883 --random-every 2s
   mosquitto_sub -h 127.0.0.1 -t 'lumi/#' -v        # in another terminal")]
     Demo(DemoArgs),
+    /// Measure the bridge end to end on loopback: throughput, drops, latency, CPU, memory.
+    ///
+    /// Starts --gateways simulated gateways with --devices Mi plugs each (on 127.0.1.1 and
+    /// up), a `lumi bridge` process publishing to a broker (the bridge's embedded one, a
+    /// mosquitto it starts, or --mqtt), and a subscriber. Then the gateways send reports at
+    /// --rate for --duration (or an unpaced --burst), each carrying a sequence number, and
+    /// every report is followed to its MQTT delivery. Prints what was sent, received by the
+    /// bridge, published and delivered (drops at each stage), throughput, latency from
+    /// datagram sent to MQTT message delivered (p50/p99/p99.9/max), the bridge's CPU time and
+    /// peak RSS, and the loopback limit (a bare sender/receiver pair sending the same
+    /// datagrams). Everything stays on loopback. See BENCHMARKS.md.
+    #[command(after_help = "Examples:
+  lumi bench                                             # 2 000 reports/s for 10 s, embedded broker
+  lumi bench --broker mosquitto --rate 20000 --duration 60s
+  lumi bench --broker mosquitto --burst 50000 --json
+  lumi bench --mqtt mqtt://127.0.0.1:1883                # a broker already running on loopback")]
+    Bench(BenchArgs),
     /// Find gateways: multicast `whois` on the interface, and every --gateway address probed.
     ///
     /// Lists each gateway's sid, command address, model and protocol version. Waits --timeout
@@ -290,6 +307,56 @@ pub struct DemoArgs {
     /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
     #[arg(long)]
     pub duration: Option<String>,
+}
+
+/// Which MQTT broker `lumi bench` measures through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchBroker {
+    /// The bridge's embedded broker (in the bridge process: its memory counts).
+    Embedded,
+    /// A mosquitto started from PATH on a free loopback port.
+    Mosquitto,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Simulated gateways (on consecutive addresses from --bind).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=250))]
+    pub gateways: u16,
+    /// Mi plugs per gateway.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub devices: u32,
+    /// Reports per second, all gateways together, paced evenly.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub rate: u32,
+    /// How long to send at --rate (e.g. 10s, 1m).
+    #[arg(long, default_value = "10s")]
+    pub duration: String,
+    /// Send this many reports as fast as possible instead (--rate and --duration ignored).
+    #[arg(long, value_name = "REPORTS", value_parser = clap::value_parser!(u32).range(1..=50_000_000))]
+    pub burst: Option<u32>,
+    /// The broker to measure through.
+    #[arg(long, value_enum, default_value_t = BenchBroker::Embedded)]
+    pub broker: BenchBroker,
+    /// A broker already running on loopback instead (mqtt://127.0.0.1:1883).
+    #[arg(long, value_name = "URL", conflicts_with = "broker")]
+    pub mqtt: Option<String>,
+    /// QoS of the bridge's state messages (its mqtt.qos).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub qos: u8,
+    /// Address of the first simulated gateway (loopback only).
+    #[arg(long, default_value = "127.0.1.1")]
+    pub bind: std::net::Ipv4Addr,
+    /// Do not measure the loopback limit first.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// After the last report, wait this long without a new delivery before counting the
+    /// rest as lost.
+    #[arg(long, default_value = "3s", help_heading = "Advanced")]
+    pub drain: String,
+    /// The `lumi` executable to run as the bridge (default: this one).
+    #[arg(long, value_name = "FILE", help_heading = "Advanced")]
+    pub bridge_exe: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]

@@ -96,6 +96,11 @@ pub enum Job {
         /// Who asked.
         origin: Origin,
     },
+    /// Collect the LAN client's and the MQTT link's counters for a `health` request.
+    Health {
+        /// Who asked.
+        origin: Origin,
+    },
     /// Unpair a sub-device.
     Remove {
         /// Its gateway.
@@ -118,6 +123,17 @@ pub enum JobResult {
     Data(DeviceData),
     /// It failed; the message says why and what to do.
     Failed(String),
+    /// The counters a [`Job::Health`] collected.
+    Health(Box<RuntimeStats>),
+}
+
+/// The counters of the parts around the core, for `health` (and `lumi bench`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// The LAN client's.
+    pub client: lumi_client::gateway::ClientStats,
+    /// The MQTT link's.
+    pub link: crate::mqtt::LinkStats,
 }
 
 /// Counters for `health` and the logs.
@@ -842,10 +858,7 @@ impl Core {
                     self.respond_error(&origin, &msg);
                 }
             },
-            Request::Health => {
-                let data = self.health();
-                self.respond_ok(&origin, data);
-            }
+            Request::Health => self.jobs.push(Job::Health { origin }),
         }
     }
 
@@ -906,7 +919,8 @@ impl Core {
         self.devices_dirty = true;
     }
 
-    fn health(&self) -> Value {
+    /// The `health` response; `runtime` adds the LAN client's and the MQTT link's counters.
+    fn health(&self, runtime: Option<&RuntimeStats>) -> Value {
         let uptime = SystemTime::now()
             .duration_since(self.started)
             .unwrap_or_default()
@@ -933,7 +947,7 @@ impl Core {
                 offline += 1;
             }
         }
-        json!({
+        let mut health = json!({
             "healthy": self.connected && self.gateways.values().all(|g| g.online),
             "version": env!("CARGO_PKG_VERSION"),
             "uptime_s": uptime,
@@ -947,7 +961,24 @@ impl Core {
                 "invalid_messages": self.stats.invalid,
                 "dropped_datagrams": self.dropped,
             },
-        })
+        });
+        if let Some(RuntimeStats { client, link }) = runtime {
+            health["lan"] = json!({
+                "datagrams": client.datagrams,
+                "reports": client.reports,
+                "heartbeats": client.heartbeats,
+                "dropped_foreign": client.dropped_foreign,
+                "dropped_unmatched": client.dropped_unmatched,
+                "dropped_undecodable": client.dropped_undecodable,
+            });
+            health["mqtt"]["reconnects"] = json!(link.reconnects);
+            health["mqtt"]["published"] = json!(link.published);
+            health["mqtt"]["sent"] = json!(link.sent);
+            health["mqtt"]["received"] = json!(link.received);
+            health["mqtt"]["dropped_queue_full"] = json!(link.dropped_full);
+            health["mqtt"]["dropped_at_reconnect"] = json!(link.dropped_reconnect);
+        }
+        health
     }
 
     // --- job results -----------------------------------------------------------------------
@@ -958,6 +989,7 @@ impl Core {
             Job::Write { origin, .. }
             | Job::Read { origin, .. }
             | Job::Pairing { origin, .. }
+            | Job::Health { origin }
             | Job::Remove { origin, .. } => origin,
         };
         match (job, result) {
@@ -983,6 +1015,14 @@ impl Core {
                         &format!("remove: {e} (send \"force\": true to forget the device anyway)"),
                     );
                 }
+            }
+            (Job::Health { .. }, JobResult::Health(runtime)) => {
+                let data = self.health(Some(&runtime));
+                self.respond_ok(origin, data);
+            }
+            (Job::Health { .. }, _) => {
+                let data = self.health(None);
+                self.respond_ok(origin, data);
             }
             (_, JobResult::Failed(e)) => match origin {
                 Origin::Set { name } => self.command_failed(&format!("{name}/set"), &e),

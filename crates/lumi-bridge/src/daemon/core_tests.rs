@@ -331,6 +331,16 @@ fn requests_are_answered_with_their_transaction() {
     let (mut core, _) = house();
     let _ = core.take();
     core.mqtt_message("lumi/bridge/request/health", br#"{"transaction":7}"#, false);
+    // Health collects the client's and the link's counters first.
+    let out = core.take();
+    assert!(out.publish.is_empty());
+    let [job @ Job::Health { .. }] = out.jobs.as_slice() else {
+        panic!("expected one health job, got {:?}", out.jobs);
+    };
+    let mut runtime = RuntimeStats::default();
+    runtime.client.datagrams = 1234;
+    runtime.client.reports = 1200;
+    core.job_done(job, JobResult::Health(Box::new(runtime)), SystemTime::now());
     let r = json(find(&core.take(), "lumi/bridge/response/health"));
     assert_eq!(
         (r["status"].as_str(), r["transaction"].as_i64()),
@@ -338,6 +348,9 @@ fn requests_are_answered_with_their_transaction() {
     );
     assert_eq!(r["data"]["devices"]["online"], 3);
     assert_eq!(r["data"]["gateways"][0]["protocol"], "v1");
+    assert_eq!(r["data"]["lan"]["datagrams"], 1234);
+    assert_eq!(r["data"]["lan"]["reports"], 1200);
+    assert_eq!(r["data"]["mqtt"]["published"], 0);
 
     core.mqtt_message(
         "lumi/bridge/request/read",

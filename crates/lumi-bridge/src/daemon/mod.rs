@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use self::core::{Core, CoreStats, Job, JobResult, Origin, Output, Publish};
+pub use self::core::{Core, CoreStats, Job, JobResult, Origin, Output, Publish, RuntimeStats};
 use crate::config::{Broker, Config};
 use crate::mqtt::{Link, LinkError, LinkEvent, LinkEvents, LinkOptions};
 use crate::state;
@@ -321,16 +321,17 @@ fn flush(
     }
     for job in jobs {
         let client = client.clone();
+        let link = link.clone();
         let done = done.clone();
         tokio::spawn(async move {
-            let result = run_job(&client, &job).await;
+            let result = run_job(&client, &link, &job).await;
             let _ = done.send((job, result));
         });
     }
 }
 
 /// Carries out one command with the LAN client.
-async fn run_job(client: &Client, job: &Job) -> JobResult {
+async fn run_job(client: &Client, link: &Link, job: &Job) -> JobResult {
     let failed = |e: ClientError| JobResult::Failed(e.to_string());
     match job {
         Job::Write { sid, props, .. } => match client.write(sid, props.clone()).await {
@@ -354,6 +355,13 @@ async fn run_job(client: &Client, job: &Job) -> JobResult {
                 JobResult::Failed(errors.join("; "))
             }
         }
+        Job::Health { .. } => match client.stats().await {
+            Ok(c) => JobResult::Health(Box::new(RuntimeStats {
+                client: c,
+                link: link.stats(),
+            })),
+            Err(e) => failed(e),
+        },
         Job::Remove { gateway, sid, .. } => match client.remove_device(gateway, sid).await {
             Ok(_) => JobResult::Done,
             Err(e) => failed(e),

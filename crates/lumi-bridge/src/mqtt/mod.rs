@@ -579,7 +579,14 @@ impl Link {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| LinkError::NoRuntime)?;
         opts.validate()?;
         let mqtt = opts.mqtt_options()?;
-        let (client, eventloop) = AsyncClient::new(mqtt, opts.queue);
+        let (client, mut eventloop) = AsyncClient::new(mqtt, opts.queue);
+        // Every state is a small message that should leave at once: without TCP_NODELAY,
+        // Nagle's algorithm holds a publish back until the previous one is acknowledged,
+        // and with the broker's delayed ACKs that costs up to 40 ms (measured by
+        // `lumi bench`; BENCHMARKS.md).
+        let mut net = eventloop.network_options();
+        net.set_tcp_nodelay(true);
+        eventloop.set_network_options(net);
         let shared = Arc::new(Shared::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);

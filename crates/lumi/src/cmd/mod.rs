@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+mod bench;
 mod bridge;
 pub mod control;
 mod decode;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim(args) => sim::run(args, g),
         Command::Bridge(args) => bridge::run(args, g),
         Command::Demo(args) => demo::run(args, g),
+        Command::Bench(args) => bench::run(args, g),
         Command::Miio(args) => miio::run(args, g),
         Command::Discover => discover::run(g),
         Command::Devices => devices::run(g),
