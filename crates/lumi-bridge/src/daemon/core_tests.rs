@@ -225,6 +225,13 @@ fn a_silent_gateway_takes_its_devices_offline_and_back() {
             (r#"{"state":"offline"}"#, true)
         );
     }
+    // The device list was published a moment ago (on connection): the new one waits for
+    // its interval, then goes out once.
+    assert!(!topics(&out).contains(&"lumi/bridge/devices"));
+    let due = core.next_deadline().expect("the device list is due");
+    assert_eq!(due, now + DEVICES_INTERVAL);
+    core.timer(due);
+    let out = core.take();
     let devices = json(find(&out, "lumi/bridge/devices"));
     assert!(
         devices
@@ -393,7 +400,7 @@ fn requests_are_answered_with_their_transaction() {
 
 #[test]
 fn remove_clears_discovery_state_and_availability() {
-    let (mut core, _) = house();
+    let (mut core, now) = house();
     let _ = core.take();
     core.mqtt_message(
         "lumi/bridge/request/remove",
@@ -426,8 +433,9 @@ fn remove_clears_discovery_state_and_availability() {
         json(find(&out, "lumi/bridge/response/remove"))["status"],
         "ok"
     );
+    core.timer(now + DEVICES_INTERVAL);
     assert_eq!(
-        json(find(&out, "lumi/bridge/devices"))
+        json(find(&core.take(), "lumi/bridge/devices"))
             .as_array()
             .unwrap()
             .len(),

@@ -195,6 +195,8 @@ pub(crate) fn spawn(
         waiters: Vec::new(),
         stats: ClientStats::default(),
         drops: DropLog::default(),
+        avail_due: None,
+        avail_rescan: true,
     };
     tokio::spawn(d.run());
     Ok(())
@@ -216,6 +218,10 @@ struct Driver {
     waiters: Vec<oneshot::Sender<()>>,
     stats: ClientStats,
     drops: DropLog,
+    /// No sub-device's availability deadline is before this (`None`: none is running).
+    avail_due: Option<Instant>,
+    /// Recompute `avail_due` from every device before the next wait.
+    avail_rescan: bool,
 }
 
 fn std_now(now: Instant) -> std::time::Instant {
@@ -284,16 +290,26 @@ impl Driver {
 
     // --- deadlines ----------------------------------------------------------------------
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
+    /// The next time the driver must wake. Asked after every input, so it must not look at
+    /// every device: their availability deadlines are kept as a lower bound
+    /// ([`Driver::avail_due`]), rescanned only after the timer ran or devices were listed.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        if self.avail_rescan {
+            self.avail_rescan = false;
+            self.avail_due = None;
+            for g in &self.gws {
+                for r in g.devices.values().filter(|r| r.available) {
+                    let base = r.last_seen.unwrap_or(r.known_since);
+                    let t = base + self.cfg.availability.silence_for(&r.sid, r.device);
+                    self.avail_due = Some(self.avail_due.map_or(t, |n| n.min(t)));
+                }
+            }
+        }
+        let mut next: Option<Instant> = self.avail_due;
         let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for g in &self.gws {
             if let Some(t) = g.session.poll_timeout() {
                 at(Instant::from_std(t));
-            }
-            for r in g.devices.values().filter(|r| r.available) {
-                let base = r.last_seen.unwrap_or(r.known_since);
-                at(base + self.cfg.availability.silence_for(&r.sid, r.device));
             }
         }
         if self.cfg.discover {
@@ -322,6 +338,7 @@ impl Driver {
             }
         }
         let mut changes = Vec::new();
+        self.avail_rescan = true;
         for g in &mut self.gws {
             for r in g.devices.values_mut().filter(|r| r.available) {
                 let silent = r.silent_for(now);
@@ -1050,6 +1067,12 @@ impl Driver {
         let silent_for = record.silent_for(now);
         let state = record.absorb(version, model.as_deref(), &props, source);
         record.last_seen = Some(now);
+        if !is_gateway {
+            // Its deadline moved later, unless it is new, came back or changed model: keep
+            // the lower bound a lower bound.
+            let due = now + self.cfg.availability.silence_for(&record.sid, record.device);
+            self.avail_due = Some(self.avail_due.map_or(due, |n| n.min(due)));
+        }
         let came_back = !is_gateway && !record.available;
         record.available = true;
         if is_gateway && g.model.is_none() {
@@ -1202,6 +1225,7 @@ impl Driver {
         match result {
             Ok(Reply::IdList(list)) => {
                 g.loading.list_done = true;
+                self.avail_rescan = true;
                 for e in list.devices.into_iter().take(MAX_DEVICES) {
                     if e.sid == g.sid {
                         continue;

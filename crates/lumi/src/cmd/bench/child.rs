@@ -123,8 +123,12 @@ pub struct ProcStats {
     pub cpu_s: f64,
     /// Peak resident set (VmHWM), in KiB.
     pub peak_rss_kib: u64,
-    /// Resident set now (VmRSS), in KiB.
+    /// Resident set now (VmRSS), in KiB…
     pub rss_kib: u64,
+    /// …of which anonymous memory (heap, stacks)…
+    pub rss_anon_kib: u64,
+    /// …and mapped files (the executable's pages in use, shared with other processes).
+    pub rss_file_kib: u64,
     /// Open file descriptors.
     pub fds: u64,
     /// Threads.
@@ -156,6 +160,8 @@ pub fn proc_stats(pid: u32) -> ProcStats {
         cpu_s,
         peak_rss_kib: field("VmHWM:"),
         rss_kib: field("VmRSS:"),
+        rss_anon_kib: field("RssAnon:"),
+        rss_file_kib: field("RssFile:"),
         fds,
         threads: field("Threads:"),
     }

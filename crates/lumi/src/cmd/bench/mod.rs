@@ -128,6 +128,8 @@ struct BridgeUse {
     cpu_total_s: f64,
     peak_rss_kib: u64,
     rss_kib: u64,
+    rss_anon_kib: u64,
+    rss_file_kib: u64,
     fds: u64,
     threads: u64,
     /// The broker's, when the bench started it (mosquitto).
@@ -545,6 +547,8 @@ async fn bench(b: BenchRun<'_>) -> anyhow::Result<Report> {
             cpu_total_s: usage.cpu_s,
             peak_rss_kib: usage.peak_rss_kib,
             rss_kib: usage.rss_kib,
+            rss_anon_kib: usage.rss_anon_kib,
+            rss_file_kib: usage.rss_file_kib,
             fds: usage.fds,
             threads: usage.threads,
             broker_peak_rss_kib: broker_usage.map(|u: ProcStats| u.peak_rss_kib),
@@ -632,11 +636,14 @@ fn print_table(r: &Report) {
     }
     let b = &r.bridge;
     println!(
-        "bridge             CPU {:.2} s during the load ({:.0}% of a core), {:.2} s in all; peak RSS {:.1} MiB; {} threads, {} fds",
+        "bridge             CPU {:.2} s during the load ({:.0}% of a core), {:.2} s in all; peak RSS {:.1} MiB (at the end {:.1} MiB: {:.1} heap and stacks, {:.1} mapped files); {} threads, {} fds",
         b.cpu_s,
         b.cpu_percent,
         b.cpu_total_s,
         b.peak_rss_kib as f64 / 1024.0,
+        b.rss_kib as f64 / 1024.0,
+        b.rss_anon_kib as f64 / 1024.0,
+        b.rss_file_kib as f64 / 1024.0,
         b.threads,
         b.fds
     );
