@@ -24,11 +24,13 @@
 //!   rumqttd's fixed in-flight window of **100 messages**, which cannot be configured. Home
 //!   Assistant subscribes to discovery at QoS 0.
 //! - **Memory.** Each subscription filter keeps a log of the messages matching it, up to
-//!   `max_segment_size × max_segment_count` bytes (8 MiB), whether or not they were delivered:
+//!   `max_segment_size × max_segment_count` bytes (2 MiB), whether or not they were delivered:
 //!   that bounds how far a subscriber may fall behind in a burst before it skips messages
-//!   (a 50 000-message burst of 100-byte payloads fits whole), and it is also what a filter
-//!   with steady traffic settles at — memory grows with the number of busy filters, up to
-//!   8 MiB each, and is not returned.
+//!   (a 50 000-message burst of 100-byte payloads still arrives whole at a subscriber that
+//!   keeps up), and it is also what a filter with steady traffic settles at — memory grows
+//!   with the number of busy filters, up to 2 MiB each, and is not returned. With 8 MiB per
+//!   filter, `lumi bench --rate 20000` (10 gateways × 50 plugs, one subscriber) took the
+//!   bridge process to 68 MB; with 2 MiB, 37 MB (BENCHMARKS.md).
 //! - **Logs.** rumqttd logs through `tracing`, with ERROR lines for harmless events (a client
 //!   closing its TCP connection). See [`NOISY_LOG_TARGETS`].
 
@@ -51,7 +53,7 @@ pub const ROUTER: RouterSizing = RouterSizing {
     max_connections: 512,
     max_outgoing_packet_count: 20_000,
     max_segment_size: 1 << 20,
-    max_segment_count: 8,
+    max_segment_count: 2,
 };
 
 /// tracing targets under which rumqttd logs routine events at ERROR level:

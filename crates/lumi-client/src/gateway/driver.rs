@@ -1070,7 +1070,11 @@ impl Driver {
         if !is_gateway {
             // Its deadline moved later, unless it is new, came back or changed model: keep
             // the lower bound a lower bound.
-            let due = now + self.cfg.availability.silence_for(&record.sid, record.device);
+            let due = now
+                + self
+                    .cfg
+                    .availability
+                    .silence_for(&record.sid, record.device);
             self.avail_due = Some(self.avail_due.map_or(due, |n| n.min(due)));
         }
         let came_back = !is_gateway && !record.available;

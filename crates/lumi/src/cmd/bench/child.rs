@@ -109,6 +109,12 @@ pub fn mosquitto(dir: &Path) -> anyhow::Result<(Proc, SocketAddr)> {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
+    // The test kit's override, for a mosquitto outside PATH.
+    if let Some(p) = std::env::var_os("LUMI_MOSQUITTO").map(PathBuf::from)
+        && p.is_file()
+    {
+        return Some(p);
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/usr/local/sbin".into()])

@@ -372,7 +372,8 @@ async fn bench(b: BenchRun<'_>) -> anyhow::Result<Report> {
     }
     cmd.env_remove("LUMI_CONFIG")
         .env_remove("LUMI_PASSWORD")
-        .env_remove("LUMI_INTERFACE");
+        .env_remove("LUMI_INTERFACE")
+        .env_remove("LUMI_MQTT_URL");
     if std::env::var_os("LUMI_LOG").is_none() {
         cmd.env("LUMI_LOG", "warn");
     }
