@@ -1264,7 +1264,7 @@ impl Core {
         let topic = self.topics.state(&d.name);
         let retain = self.config.retain(sid) && action.is_none();
         let qos = self.config.mqtt.qos;
-        self.publish(topic, Value::Object(payload).to_string(), qos, retain);
+        self.publish(topic, state::to_json_string(&payload), qos, retain);
     }
 
     fn publish_action(&mut self, sid: &Sid, action: &str) {

@@ -86,11 +86,13 @@ pub fn client_config(config: &Config, net: NetConfig) -> ClientConfig {
             .filter_map(|d| d.availability_timeout.map(|t| (d.sid.clone(), t)))
             .collect(),
     };
-    // Events are the bridge's input. The client and the bridge share one thread, and the
-    // client yields to the bridge at least every 128 datagrams (tokio's task budget), so a
-    // few thousand is plenty even for unpaced bursts (`lumi bench --burst 50000` lags
-    // never); each slot costs ~190 bytes, allocated up front (16 Ki slots cost 3 MB).
-    c.event_capacity = 4 * 1024;
+    // Events are the bridge's input. The client and the bridge share one thread and take
+    // turns (tokio's task budget; the bridge takes up to `EVENT_BATCH` events per turn), so
+    // the channel only fills in a burst larger than the machine can carry; then the bridge
+    // reads every state from the registry (states converge; events in between are lost and
+    // `lumi bench` shows them as received but not handled). Each slot costs ~190 bytes,
+    // allocated up front: 8 Ki slots are 1.5 MB.
+    c.event_capacity = 8 * 1024;
     if let Some(p) = &config.password {
         c.passwords = Passwords::new().with_default(p.clone());
     }
@@ -244,9 +246,20 @@ async fn drive(
             _ = &mut stop => break Ok(()),
             ev = events.recv() => match ev {
                 Ok(e) => {
-                    core.client_event(&e, Instant::now(), SystemTime::now());
-                    if matches!(e, Event::DevicesLoaded { .. }) {
-                        resync(&mut core, &client).await;
+                    client_event(&mut core, &client, e).await;
+                    // Take what else is already queued before publishing: in a burst this
+                    // keeps the bridge ahead of the LAN client (one wake-up and one flush per
+                    // batch, not per report).
+                    for _ in 0..EVENT_BATCH {
+                        match events.try_recv() {
+                            Ok(Some(e)) => client_event(&mut core, &client, e).await,
+                            Ok(None) => break,
+                            Err(EventsError::Lagged { missed }) => {
+                                tracing::warn!(missed, "the bridge fell behind the LAN client; reading every device's state from its registry");
+                                resync(&mut core, &client).await;
+                            }
+                            Err(_) => break,
+                        }
                     }
                 }
                 Err(EventsError::Lagged { missed }) => {
@@ -284,6 +297,16 @@ async fn drive(
     link.disconnect().await;
     client.shutdown().await;
     result
+}
+
+/// Client events handled per wake-up of the daemon task, at most.
+const EVENT_BATCH: usize = 256;
+
+async fn client_event(core: &mut Core, client: &Client, e: Event) {
+    core.client_event(&e, Instant::now(), SystemTime::now());
+    if matches!(e, Event::DevicesLoaded { .. }) {
+        resync(core, client).await;
+    }
 }
 
 async fn sleep_until(t: Option<Instant>) {

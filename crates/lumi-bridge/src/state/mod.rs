@@ -102,7 +102,17 @@ pub fn state_payload(state: &DeviceState, extras: &Extras) -> Map<String, Value>
 
 /// [`state_payload`] as JSON text.
 pub fn state_json(state: &DeviceState, extras: &Extras) -> String {
-    Value::Object(state_payload(state, extras)).to_string()
+    to_json_string(&state_payload(state, extras))
+}
+
+/// A JSON object as text, written in one go into a buffer sized for a typical state (the
+/// `Display` of a `Value` goes through `fmt` and grows its `String` several times).
+pub fn to_json_string(map: &Map<String, Value>) -> String {
+    let mut buf = Vec::with_capacity(256);
+    match serde_json::to_writer(&mut buf, map) {
+        Ok(()) => String::from_utf8(buf).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 /// A typed value as it appears on MQTT: on/off states as `"ON"`/`"OFF"`, light brightness
