@@ -347,10 +347,12 @@ pub fn report_socket(net: &NetConfig) -> io::Result<UdpSocket> {
     UdpSocket::from_std(s.into())
 }
 
-/// The receive buffer the report socket asks for (4 MiB): with the kernel's doubling, room
-/// for about 10 000 queued reports, so a gateway reboot's burst, or a pause of the process
-/// (a Raspberry Pi swapping), loses nothing. Capped by `net.core.rmem_max`.
-pub const REPORT_RECV_BUFFER: usize = 4 << 20;
+/// The receive buffer the report socket asks for (32 MiB; a queued report takes about 800
+/// bytes of it): a gateway reboot's burst, or a pause of the process (a Raspberry Pi
+/// swapping), loses nothing. The kernel caps it at `net.core.rmem_max` (208 KiB by default on
+/// many systems, room for about 500 reports) and the memory is only used while reports wait.
+/// `lumi bench --burst 50000` on a 2-core machine needs the whole 32 MiB (BENCHMARKS.md).
+pub const REPORT_RECV_BUFFER: usize = 32 << 20;
 
 /// The socket for `whois` and unicast commands; see the [module docs](self).
 pub fn command_socket(net: &NetConfig) -> io::Result<UdpSocket> {

@@ -1026,6 +1026,7 @@ impl Core {
             health["mqtt"]["sent"] = json!(link.sent);
             health["mqtt"]["received"] = json!(link.received);
             health["mqtt"]["dropped_queue_full"] = json!(link.dropped_full);
+            health["mqtt"]["waited_queue_full"] = json!(link.waited_full);
             health["mqtt"]["dropped_at_reconnect"] = json!(link.dropped_reconnect);
         }
         health

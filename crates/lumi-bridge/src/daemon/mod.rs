@@ -20,7 +20,7 @@
 mod core;
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use lumi_client::gateway::{
     Availability, Client, ClientConfig, ClientError, Event, Events, EventsError, Passwords,
@@ -87,12 +87,14 @@ pub fn client_config(config: &Config, net: NetConfig) -> ClientConfig {
             .collect(),
     };
     // Events are the bridge's input. The client and the bridge share one thread and take
-    // turns (tokio's task budget; the bridge takes up to `EVENT_BATCH` events per turn), so
-    // the channel only fills in a burst larger than the machine can carry; then the bridge
-    // reads every state from the registry (states converge; events in between are lost and
-    // `lumi bench` shows them as received but not handled). Each slot costs ~190 bytes,
-    // allocated up front: 8 Ki slots are 1.5 MB.
+    // turns (tokio's task budget; the bridge takes up to `EVENT_BATCH` events per turn).
+    // Were the channel to overflow, the bridge would read every state from the registry
+    // (states converge, events in between are lost); with `backpressure` below it does not.
+    // Each slot costs ~190 bytes, allocated up front: 8 Ki slots are 1.5 MB.
     c.event_capacity = 8 * 1024;
+    // Every report must reach MQTT: when the bridge is behind (a slow broker), the client
+    // stops reading and reports wait in the kernel's buffer (see `PUBLISH_WAIT`).
+    c.backpressure = true;
     if let Some(p) = &config.password {
         c.passwords = Passwords::new().with_default(p.clone());
     }
@@ -155,6 +157,12 @@ impl Bridge {
             qos: crate::config::Qos::AtLeastOnce,
             retain: true,
         });
+        // The bridge's own states, availability and bridge topics come back through `<base>/#`:
+        // drop them in the link (the core would ignore them anyway).
+        let topics = core.topics().clone();
+        opts.ignore = Some(crate::mqtt::TopicFilter(std::sync::Arc::new(
+            move |t: &str| matches!(topics.parse(t), crate::topics::Incoming::Own),
+        )));
         opts.subscriptions = core
             .subscriptions()
             .into_iter()
@@ -240,6 +248,7 @@ async fn drive(
 ) -> Result<(), BridgeError> {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, JobResult)>();
     let mut publish_errors = 0u64;
+    let mut stalled = false;
     let result = loop {
         let deadline = core.next_deadline();
         tokio::select! {
@@ -290,10 +299,26 @@ async fn drive(
             Some((job, result)) = done_rx.recv() => core.job_done(&job, result, SystemTime::now()),
             _ = sleep_until(deadline), if deadline.is_some() => core.timer(Instant::now()),
         }
-        flush(&mut core, &link, &client, &done_tx, &mut publish_errors);
+        flush(
+            &mut core,
+            &link,
+            &client,
+            &done_tx,
+            &mut publish_errors,
+            &mut stalled,
+        )
+        .await;
     };
     core.stopping();
-    flush(&mut core, &link, &client, &done_tx, &mut publish_errors);
+    flush(
+        &mut core,
+        &link,
+        &client,
+        &done_tx,
+        &mut publish_errors,
+        &mut stalled,
+    )
+    .await;
     link.disconnect().await;
     client.shutdown().await;
     result
@@ -328,17 +353,35 @@ async fn resync(core: &mut Core, client: &Client) {
     core.loaded(&gateways, &devices, SystemTime::now());
 }
 
+/// How long a publication waits for room in a full MQTT queue before it is dropped. Meanwhile
+/// the bridge takes no new events, the LAN client stops reading (see
+/// `lumi_client::gateway::ClientConfig::event_capacity`) and reports wait in the kernel's
+/// socket buffer: a burst larger than the broker takes is delivered late, not lost.
+pub const PUBLISH_WAIT: Duration = Duration::from_secs(2);
+
 /// Publishes what the core produced and starts the jobs it asked for.
-fn flush(
+async fn flush(
     core: &mut Core,
     link: &Link,
     client: &Client,
     done: &mpsc::UnboundedSender<(Job, JobResult)>,
     errors: &mut u64,
+    stalled: &mut bool,
 ) {
     let Output { publish, jobs } = core.take();
     for p in publish {
-        if let Err(e) = link.publish(p.topic, p.payload.into_bytes(), p.qos, p.retain) {
+        // Once a wait ran out, the broker is not taking messages: fail fast until one goes
+        // through again, rather than waiting for every message.
+        let wait = if *stalled {
+            Duration::ZERO
+        } else {
+            PUBLISH_WAIT
+        };
+        let r = link
+            .publish_within(p.topic, p.payload.into_bytes(), p.qos, p.retain, wait)
+            .await;
+        *stalled = matches!(r, Err(LinkError::QueueFull { .. }));
+        if let Err(e) = r {
             *errors += 1;
             if errors.is_power_of_two() {
                 tracing::warn!(total = *errors, "could not queue an MQTT publication: {e}");

@@ -74,6 +74,7 @@ pub(super) struct Driver {
     subscriptions: Vec<(String, QoS)>,
     shared: Arc<Shared>,
     events: mpsc::Sender<LinkEvent>,
+    ignore: Option<super::TopicFilter>,
     /// `true`: disconnect asked for; closed: every handle is gone.
     stop: watch::Receiver<bool>,
     retry: Retry,
@@ -119,6 +120,7 @@ impl Driver {
                 .collect(),
             shared: Arc::clone(&shared),
             events,
+            ignore: opts.ignore.clone(),
             stop,
             retry: Retry::new(opts.backoff_min, opts.backoff_max),
             connected_at: None,
@@ -171,6 +173,11 @@ impl Driver {
         let counters = &self.shared.counters;
         match event {
             Event::Incoming(Packet::ConnAck(ack)) => self.on_connack(ack.session_present).await,
+            Event::Incoming(Packet::Publish(p))
+                if self.ignore.as_ref().is_some_and(|f| (f.0)(&p.topic)) =>
+            {
+                Counters::add(&counters.received, 1);
+            }
             Event::Incoming(Packet::Publish(p)) => {
                 Counters::add(&counters.received, 1);
                 tracing::trace!(topic = %lumi_proto::sanitize::for_terminal(&p.topic), bytes = p.payload.len(), "mqtt: message");

@@ -131,6 +131,21 @@ pub struct LinkOptions {
     pub events: usize,
     /// The largest outgoing packet, in bytes (topic, payload and about 7 bytes of header).
     pub max_packet_size: usize,
+    /// Incoming messages on the topics this says yes to are counted and dropped instead of
+    /// becoming [`LinkEvent::Message`]s: a bridge subscribed to `lumi/#` hears every state
+    /// it publishes itself, and those echoes must neither cost the receiver nor fill the
+    /// events channel (which would stop the driver, and with it the publish queue).
+    pub ignore: Option<TopicFilter>,
+}
+
+/// A predicate on topics, for [`LinkOptions::ignore`].
+#[derive(Clone)]
+pub struct TopicFilter(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for TopicFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TopicFilter")
+    }
 }
 
 impl LinkOptions {
@@ -153,6 +168,7 @@ impl LinkOptions {
             queue: DEFAULT_QUEUE,
             events: DEFAULT_EVENTS,
             max_packet_size: DEFAULT_MAX_PACKET,
+            ignore: None,
         }
     }
 
@@ -496,6 +512,8 @@ pub struct LinkStats {
     pub received: u64,
     /// Messages refused because the queue was full ([`LinkError::QueueFull`]).
     pub dropped_full: u64,
+    /// Messages that found the queue full and waited for room ([`Link::publish_within`]).
+    pub waited_full: u64,
     /// Messages pending at a disconnect that could not be carried over (see [`MAX_INFLIGHT`]).
     pub dropped_reconnect: u64,
 }
@@ -510,6 +528,7 @@ struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
     dropped_full: AtomicU64,
+    waited_full: AtomicU64,
     dropped_reconnect: AtomicU64,
 }
 
@@ -528,6 +547,7 @@ impl Counters {
             sent: get(&self.sent),
             received: get(&self.received),
             dropped_full: get(&self.dropped_full),
+            waited_full: get(&self.waited_full),
             dropped_reconnect: get(&self.dropped_reconnect),
         }
     }
@@ -655,6 +675,70 @@ impl Link {
                         broker = %self.inner.broker,
                         queue = self.inner.queue,
                         "mqtt: the publish queue is full (the broker is away or too slow): dropping messages until it drains"
+                    );
+                }
+                Err(LinkError::QueueFull {
+                    topic,
+                    queue: self.inner.queue,
+                })
+            }
+        }
+    }
+
+    /// Like [`Link::publish`], but when the queue is full waits up to `wait` for room before
+    /// giving up with [`LinkError::QueueFull`]: the daemon's backpressure, so a burst larger
+    /// than the broker takes waits (in the LAN socket's buffer) instead of being dropped, and
+    /// a broker that stopped reading still cannot hold the bridge for longer than `wait`.
+    pub async fn publish_within(
+        &self,
+        topic: String,
+        payload: Vec<u8>,
+        qos: Qos,
+        retain: bool,
+        wait: Duration,
+    ) -> Result<(), LinkError> {
+        self.check(&topic, payload.len(), qos)?;
+        let shared = &self.inner.shared;
+        let full = match self
+            .inner
+            .client
+            .try_publish(topic, self::qos(qos), retain, payload)
+        {
+            Ok(()) => {
+                Counters::add(&shared.counters.published, 1);
+                return Ok(());
+            }
+            Err(ClientError::TryRequest(Request::Publish(p))) if !self.is_closed() => p,
+            Err(e) => {
+                let topic = request_topic(e);
+                if self.is_closed() {
+                    return Err(LinkError::Closed);
+                }
+                return Err(LinkError::QueueFull {
+                    topic,
+                    queue: self.inner.queue,
+                });
+            }
+        };
+        let topic = full.topic.clone();
+        let send =
+            self.inner
+                .client
+                .publish(full.topic, full.qos, full.retain, full.payload.to_vec());
+        match tokio::time::timeout(wait, send).await {
+            Ok(Ok(())) => {
+                Counters::add(&shared.counters.published, 1);
+                Counters::add(&shared.counters.waited_full, 1);
+                Ok(())
+            }
+            Ok(Err(_)) => Err(LinkError::Closed),
+            Err(_) => {
+                Counters::add(&shared.counters.dropped_full, 1);
+                if !shared.full_warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        broker = %self.inner.broker,
+                        queue = self.inner.queue,
+                        "mqtt: the publish queue stayed full for {wait:?} (the broker is away or too slow): dropping messages until it drains"
                     );
                 }
                 Err(LinkError::QueueFull {

@@ -147,7 +147,12 @@ enum Input {
     Datagram(io::Result<(usize, SocketAddr)>, bool),
     Probe(Option<Result<ProbeResult, tokio::task::JoinError>>),
     Timer,
+    /// Reading was paused for the subscribers to catch up (`ClientConfig::backpressure`).
+    Resume,
 }
+
+/// How often a paused driver looks whether its subscribers caught up.
+const RESUME_CHECK: Duration = Duration::from_millis(1);
 
 pub(crate) fn spawn(
     cfg: ClientConfig,
@@ -236,7 +241,9 @@ impl Driver {
             let deadline = self
                 .next_deadline()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            let report = self.report.as_ref();
+            let backlogged = self.cfg.backpressure
+                && self.events.len() >= self.cfg.event_capacity.saturating_mul(3) / 4;
+            let report = self.report.as_ref().filter(|_| !backlogged);
             let input = tokio::select! {
                 c = self.rx.recv() => Input::Command(c),
                 r = self.cmd.recv_from(&mut cbuf) => Input::Datagram(r, false),
@@ -248,6 +255,7 @@ impl Driver {
                 } => Input::Datagram(r, true),
                 p = self.probes.join_next(), if !self.probes.is_empty() => Input::Probe(p),
                 _ = tokio::time::sleep_until(deadline) => Input::Timer,
+                _ = tokio::time::sleep(RESUME_CHECK), if backlogged => Input::Resume,
             };
             let now = Instant::now();
             match input {
@@ -269,6 +277,7 @@ impl Driver {
                 Input::Probe(Some(Err(e))) => tracing::warn!("a gateway probe task failed: {e}"),
                 Input::Probe(None) => {}
                 Input::Timer => self.timer(now).await,
+                Input::Resume => {}
             }
             self.flush(now).await;
             if self.settle(now) {

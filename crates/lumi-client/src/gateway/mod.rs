@@ -188,6 +188,11 @@ pub struct ClientConfig {
     pub read_concurrency: usize,
     /// Events kept for slow subscribers (default 1024); see [`Events`].
     pub event_capacity: usize,
+    /// Stop reading reports while subscribers are more than three quarters of
+    /// `event_capacity` behind, so a burst waits in the kernel's socket buffer instead of
+    /// overrunning them (default false: a slow subscriber lags and resyncs instead). For a
+    /// single consumer that must see every report: the MQTT bridge.
+    pub backpressure: bool,
     /// Listen for multicast reports and heartbeats (default true).
     pub listen: bool,
     /// Read every gateway's device list and devices when it is adopted (default true).
@@ -209,6 +214,7 @@ impl ClientConfig {
             availability: Availability::default(),
             read_concurrency: 4,
             event_capacity: 1024,
+            backpressure: false,
             listen: true,
             load_devices: true,
         }
