@@ -418,3 +418,96 @@ async fn tls_with_the_wrong_ca_or_without_the_client_certificate_fails_and_says_
     assert!(!matches!(e, LinkEvent::Connected { .. }), "{e:?}");
     link.disconnect().await;
 }
+
+/// A queue of 4 and 2 000 messages as fast as possible: `publish` refuses most of them,
+/// `publish_within` waits for room and every message arrives, in order.
+#[tokio::test]
+async fn a_full_queue_makes_publish_within_wait_instead_of_dropping() {
+    let Some(m) = mosquitto_or_skip() else {
+        return;
+    };
+    const N: usize = 2000;
+    let sub = Subscriber::connect(m.addr(), &["bp/#"]).await;
+    let mut o = options(&m, "backpressure");
+    o.queue = 4;
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+    let refused = (0..N)
+        .filter(|i| {
+            link.publish(
+                format!("bp/try/{i}"),
+                b"x".to_vec(),
+                Qos::AtLeastOnce,
+                false,
+            )
+            .is_err()
+        })
+        .count();
+    assert!(refused > 0, "a queue of 4 took {N} messages at once");
+    for i in 0..N {
+        link.publish_within(
+            format!("bp/wait/{i}"),
+            i.to_string().into_bytes(),
+            Qos::AtLeastOnce,
+            false,
+            WAIT,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("message {i}: {e}"));
+    }
+    let all = sub
+        .wait_until(WAIT, |msgs| {
+            msgs.iter()
+                .filter(|m| m.topic.starts_with("bp/wait/"))
+                .count()
+                >= N
+        })
+        .await;
+    assert!(all.is_ok(), "not every waited message arrived");
+    let got: Vec<String> = sub
+        .messages()
+        .into_iter()
+        .filter(|m| m.topic.starts_with("bp/wait/"))
+        .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+        .collect();
+    let want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
+    let s = link.stats();
+    assert_eq!(s.dropped_full as usize, refused);
+    assert!(s.waited_full > 0, "{s:?}");
+}
+
+/// Messages on ignored topics are counted but never become events; the others still do.
+#[tokio::test]
+async fn ignored_topics_never_reach_the_events_channel() {
+    let Some(m) = mosquitto_or_skip() else {
+        return;
+    };
+    let mut o = options(&m, "echo");
+    o.subscriptions = vec![("echo/#".to_owned(), Qos::AtLeastOnce)];
+    o.ignore = Some(lumi_bridge::mqtt::TopicFilter(Arc::new(|t: &str| {
+        t.starts_with("echo/own/")
+    })));
+    o.events = 8;
+    let (link, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+    // Far more echoes than the events channel holds: were they queued, the driver would stop
+    // at the 9th and the command after them would never arrive.
+    for i in 0..500 {
+        link.publish(
+            format!("echo/own/{i}"),
+            b"state".to_vec(),
+            Qos::AtLeastOnce,
+            false,
+        )
+        .unwrap();
+    }
+    link.publish("echo/cmd/set", b"ON".to_vec(), Qos::AtLeastOnce, false)
+        .unwrap();
+    let (topic, payload) = message(&mut events).await;
+    assert_eq!(
+        (topic.as_str(), payload.as_slice()),
+        ("echo/cmd/set", &b"ON"[..])
+    );
+    assert!(link.stats().received >= 501, "{:?}", link.stats());
+}

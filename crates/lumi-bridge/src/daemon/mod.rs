@@ -89,9 +89,10 @@ pub fn client_config(config: &Config, net: NetConfig) -> ClientConfig {
     // Events are the bridge's input. The client and the bridge share one thread and take
     // turns (tokio's task budget; the bridge takes up to `EVENT_BATCH` events per turn).
     // Were the channel to overflow, the bridge would read every state from the registry
-    // (states converge, events in between are lost); with `backpressure` below it does not.
-    // Each slot costs ~190 bytes, allocated up front: 8 Ki slots are 1.5 MB.
-    c.event_capacity = 8 * 1024;
+    // (states converge, events in between are lost); with `backpressure` below it does not,
+    // so it can be small: each slot costs ~190 bytes, allocated up front (16 Ki slots were
+    // 3 MB of the bridge's memory).
+    c.event_capacity = EVENT_CAPACITY;
     // Every report must reach MQTT: when the bridge is behind (a slow broker), the client
     // stops reading and reports wait in the kernel's buffer (see `PUBLISH_WAIT`).
     c.backpressure = true;
@@ -151,6 +152,7 @@ impl Bridge {
         };
         let core = Core::new(config.clone(), SystemTime::now());
         let mut opts = LinkOptions::from_config(&config.mqtt, embedded.then_some(mqtt_addr))?;
+        opts.queue = PUBLISH_QUEUE;
         opts.will = Some(crate::mqtt::Will {
             topic: core.topics().bridge_state(),
             payload: state::OFFLINE.as_bytes().to_vec(),
@@ -326,6 +328,15 @@ async fn drive(
 
 /// Client events handled per wake-up of the daemon task, at most.
 const EVENT_BATCH: usize = 256;
+
+/// The LAN client's event channel for the bridge (see [`client_config`]).
+pub const EVENT_CAPACITY: usize = 2048;
+
+/// Publications waiting for the broker. The daemon waits when it is full
+/// ([`PUBLISH_WAIT`]), so this only bounds memory: about 1 KB per message at most (a
+/// discovery config), 1 MB in all, where the link's default of 10 000 let the start-up
+/// republish of 500 devices take several MB.
+pub const PUBLISH_QUEUE: usize = 1024;
 
 async fn client_event(core: &mut Core, client: &Client, e: Event) {
     core.client_event(&e, Instant::now(), SystemTime::now());
