@@ -249,8 +249,7 @@ async fn drive(
     mut stop: oneshot::Receiver<()>,
 ) -> Result<(), BridgeError> {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, JobResult)>();
-    let mut publish_errors = 0u64;
-    let mut stalled = false;
+    let mut publishing = Publishing::default();
     let result = loop {
         let deadline = core.next_deadline();
         tokio::select! {
@@ -301,26 +300,10 @@ async fn drive(
             Some((job, result)) = done_rx.recv() => core.job_done(&job, result, SystemTime::now()),
             _ = sleep_until(deadline), if deadline.is_some() => core.timer(Instant::now()),
         }
-        flush(
-            &mut core,
-            &link,
-            &client,
-            &done_tx,
-            &mut publish_errors,
-            &mut stalled,
-        )
-        .await;
+        flush(&mut core, &link, &client, &done_tx, &mut publishing).await;
     };
     core.stopping();
-    flush(
-        &mut core,
-        &link,
-        &client,
-        &done_tx,
-        &mut publish_errors,
-        &mut stalled,
-    )
-    .await;
+    flush(&mut core, &link, &client, &done_tx, &mut publishing).await;
     link.disconnect().await;
     client.shutdown().await;
     result
@@ -370,16 +353,25 @@ async fn resync(core: &mut Core, client: &Client) {
 /// socket buffer: a burst larger than the broker takes is delivered late, not lost.
 pub const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 
+/// How publishing goes, across flushes.
+#[derive(Debug, Default)]
+struct Publishing {
+    /// Publications that could not be queued.
+    errors: u64,
+    /// The last one waited [`PUBLISH_WAIT`] in vain: fail fast until one goes through.
+    stalled: bool,
+}
+
 /// Publishes what the core produced and starts the jobs it asked for.
 async fn flush(
     core: &mut Core,
     link: &Link,
     client: &Client,
     done: &mpsc::UnboundedSender<(Job, JobResult)>,
-    errors: &mut u64,
-    stalled: &mut bool,
+    publishing: &mut Publishing,
 ) {
     let Output { publish, jobs } = core.take();
+    let Publishing { errors, stalled } = publishing;
     for p in publish {
         // Once a wait ran out, the broker is not taking messages: fail fast until one goes
         // through again, rather than waiting for every message.

@@ -14,9 +14,6 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// own value, so a delivered state names the report it came from.
 pub const SEQ_BASE: u64 = 1_000_000_000;
 
-/// The receive buffer the bare receiver asks for: the same as the bridge's report socket.
-pub const RECV_BUFFER: usize = lumi_client::net::REPORT_RECV_BUFFER;
-
 /// Who sends what: one entry per simulated gateway.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -146,16 +143,17 @@ pub fn baseline(
     port: u16,
     count: u64,
 ) -> io::Result<Baseline> {
-    let r = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    r.set_reuse_address(true)?;
-    r.set_reuse_port(true)?;
-    r.set_multicast_all_v4(false)?;
-    r.bind(&SocketAddr::V4(SocketAddrV4::new(group, port)).into())?;
-    r.join_multicast_v4(&group, &interface)?;
-    let _ = r.set_recv_buffer_size(RECV_BUFFER);
-    let recv_buffer = r.recv_buffer_size().unwrap_or(0);
+    // The bridge's own recipe, so the limit is the limit of the socket the bridge reads.
+    let net = lumi_client::net::NetConfig {
+        interface,
+        group,
+        discovery_port: port,
+        report_port: port,
+    };
+    let r = lumi_client::net::report_socket(&net)?.into_std()?;
+    r.set_nonblocking(false)?;
     r.set_read_timeout(Some(Duration::from_millis(500)))?;
-    let r: UdpSocket = r.into();
+    let recv_buffer = socket2::SockRef::from(&r).recv_buffer_size().unwrap_or(0);
     let base = Instant::now();
     let receiver = std::thread::spawn(move || {
         let mut buf = [0u8; 2048];
