@@ -94,6 +94,7 @@ pub mod config;
 pub mod daemon;
 pub mod discovery;
 mod duration;
+pub mod metrics;
 pub mod mqtt;
 pub mod name;
 pub mod request;
@@ -102,6 +103,7 @@ pub mod state;
 pub mod testkit;
 mod time;
 pub mod topics;
+pub mod web;
 
 pub use config::{Config, ConfigError};
 pub use name::FriendlyName;

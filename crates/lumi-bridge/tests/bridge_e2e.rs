@@ -41,6 +41,8 @@ async fn bridge(house: &House, mut config: Config, broker: Option<&Mosquitto>) -
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         },
     };
+    // A free port for the dashboard: tests run side by side.
+    config.web.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut net = house.net;
     net.interface = std::net::Ipv4Addr::LOCALHOST;
     Bridge::start(BridgeSetup { config, net })

@@ -14,6 +14,7 @@
 //!   sans-IO session per gateway), the device registry, the event stream.
 //! - [`miio`]: miIO devices (handshake, calls), the gateway over miIO, the push server.
 
+pub mod diagnosis;
 pub mod discovery;
 pub mod gateway;
 pub mod miio;

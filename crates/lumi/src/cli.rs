@@ -275,6 +275,13 @@ pub struct BridgeArgs {
     /// mqtt.listen (default 127.0.0.1:1883).
     #[arg(long, value_name = "IP:PORT")]
     pub mqtt_listen: Option<String>,
+    /// Where the web dashboard and /metrics listen, instead of lumi.toml's web.listen
+    /// (default 127.0.0.1:8099; any address but loopback needs web.token).
+    #[arg(long, value_name = "IP:PORT")]
+    pub web_listen: Option<String>,
+    /// No web dashboard and no /metrics ([web] enabled = false).
+    #[arg(long, conflicts_with = "web_listen")]
+    pub no_web: bool,
     /// Stop after this long (e.g. 30s); run until Ctrl-C when absent.
     #[arg(long)]
     pub duration: Option<String>,
@@ -288,6 +295,12 @@ pub struct DemoArgs {
     /// Use this MQTT broker instead of the embedded one (`mqtt://127.0.0.1:1883`).
     #[arg(long, value_name = "URL")]
     pub mqtt: Option<String>,
+    /// Where the web dashboard listens (loopback only: the demo has no token).
+    #[arg(long, default_value = "127.0.0.1:8099", value_name = "IP:PORT")]
+    pub web_listen: String,
+    /// No web dashboard.
+    #[arg(long)]
+    pub no_web: bool,
     /// Address of the first simulated gateway (the second takes the next one).
     #[arg(long, default_value = "127.0.0.2")]
     pub bind: std::net::Ipv4Addr,

@@ -16,7 +16,7 @@
 //! miio_token = "1c1961595b889a1f42af6b16cf9a6b81"  # for `lumi miio` and push events
 //! ```
 //!
-//! The bridge's sections (`[mqtt]`, `[bridge]`, `[homeassistant]`, `[[device]]`) may be in the
+//! The bridge's sections (`[mqtt]`, `[bridge]`, `[homeassistant]`, `[web]`, `[[device]]`) may be in the
 //! same file; the command-line tools ignore them. Anything else is an error that names the key.
 //! The file is looked for at `--config`, `LUMI_CONFIG`, then `$XDG_CONFIG_HOME/lumi/lumi.toml`
 //! (or `~/.config/lumi/lumi.toml`); only an explicitly named file must exist.
@@ -110,6 +110,8 @@ struct FileConfig {
     bridge: Option<toml::Table>,
     #[allow(dead_code)]
     homeassistant: Option<toml::Table>,
+    #[allow(dead_code)]
+    web: Option<toml::Table>,
     #[allow(dead_code)]
     device: Option<Vec<toml::Table>>,
 }
@@ -361,6 +363,8 @@ password = "0987654321qwerty"
 timeout = "5s"
 [mqtt]
 url = "mqtt://localhost"
+[web]
+listen = "127.0.0.1:8100"
 [[gateway]]
 sid = "34ce0088db0b"
 ip = "192.168.1.20"

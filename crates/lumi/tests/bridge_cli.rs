@@ -98,6 +98,7 @@ fn the_embedded_broker_refuses_a_taken_port() {
     let port = held.local_addr().unwrap().port();
     let out = lumi()
         .args(["bridge", "--mqtt-listen", &format!("127.0.0.1:{port}")])
+        .args(["--web-listen", "127.0.0.1:0"])
         .args(["--discovery-port", &free_udp_port().to_string()])
         .args(["--report-port", &free_udp_port().to_string()])
         .args(["--duration", "10s"])
@@ -120,6 +121,7 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
     let mut child = lumi()
         .args(["demo", "--quiet", "--random-every", "200ms"])
         .args(["--mqtt-listen", &format!("127.0.0.1:{port}")])
+        .args(["--web-listen", "127.0.0.1:0"])
         .args([
             "--bind",
             "127.0.0.40",

@@ -30,8 +30,21 @@ pub(crate) struct File {
     pub bridge: Option<FileBridge>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub homeassistant: Option<FileHomeAssistant>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web: Option<FileWeb>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device: Vec<FileDevice>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileWeb {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

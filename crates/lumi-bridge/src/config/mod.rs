@@ -48,6 +48,11 @@
 //! discovery_prefix = "homeassistant"
 //! status_topic = "homeassistant/status"
 //!
+//! [web]                           # the dashboard and /metrics
+//! enabled = true
+//! listen = "127.0.0.1:8099"       # anything but loopback needs a token
+//! token = "a-long-random-secret"  # asked for by the dashboard and /metrics when set
+//!
 //! [[device]]                      # per-device options, by sid
 //! sid = "158d0001a2b3c4"
 //! name = "kitchen/window"         # or friendly_name
@@ -98,6 +103,11 @@ pub const DEFAULT_CLIENT_ID: &str = "lumi";
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
 /// How long commands wait for a gateway by default (as the command-line tools).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Where the dashboard and `/metrics` listen by default.
+pub const DEFAULT_WEB_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8099));
+/// The shortest accepted `web.token`.
+pub const MIN_WEB_TOKEN: usize = 16;
 /// The gateway command port (`ip:9898`).
 pub const COMMAND_PORT: u16 = 9898;
 
@@ -121,8 +131,23 @@ pub struct Config {
     pub bridge: BridgeConfig,
     /// Home Assistant discovery.
     pub homeassistant: HomeAssistantConfig,
+    /// The web dashboard and `/metrics`.
+    pub web: WebConfig,
     /// Per-device options.
     pub devices: Vec<DeviceConfig>,
+}
+
+/// The `[web]` table: the dashboard and the Prometheus `/metrics` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Serve them at all.
+    pub enabled: bool,
+    /// Where (`127.0.0.1:8099`; any other than a loopback address needs `token`).
+    pub listen: SocketAddr,
+    /// The token the dashboard, its API and `/metrics` ask for (`Authorization: Bearer`,
+    /// or once as `?token=` in the dashboard's address, which sets a cookie). Redacted in
+    /// `Debug` and `--print-config`.
+    pub token: Option<Secret>,
 }
 
 /// One `[[gateway]]` table.
@@ -443,6 +468,11 @@ impl Default for Config {
                 enabled: true,
                 discovery_prefix: DEFAULT_DISCOVERY_PREFIX.to_owned(),
                 status_topic: DEFAULT_STATUS_TOPIC.to_owned(),
+            },
+            web: WebConfig {
+                enabled: true,
+                listen: DEFAULT_WEB_LISTEN,
+                token: None,
             },
             devices: Vec::new(),
         }

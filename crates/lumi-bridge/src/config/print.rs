@@ -3,7 +3,7 @@
 
 use super::file::{
     DurationValue, File, FileBridge, FileDevice, FileGateway, FileHomeAssistant, FileMqtt,
-    FileTimeouts,
+    FileTimeouts, FileWeb,
 };
 use super::{Broker, Config};
 use crate::duration;
@@ -62,6 +62,11 @@ pub(super) fn print(c: &Config) -> String {
             enabled: Some(c.homeassistant.enabled),
             discovery_prefix: Some(c.homeassistant.discovery_prefix.clone()),
             status_topic: Some(c.homeassistant.status_topic.clone()),
+        }),
+        web: Some(FileWeb {
+            enabled: Some(c.web.enabled),
+            listen: Some(c.web.listen.to_string()),
+            token: c.web.token.as_ref().map(|_| REDACTED.to_owned()),
         }),
         device: c
             .devices

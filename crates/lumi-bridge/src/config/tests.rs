@@ -9,6 +9,7 @@ const PASSWORD: &str = "0987654321qwerty";
 const OTHER_PASSWORD: &str = "aaaaaaaaaaaaaaaa";
 const TOKEN: &str = "1c1961595b889a1f42af6b16cf9a6b81";
 const MQTT_PASSWORD: &str = "hunter2-mqtt";
+const WEB_TOKEN: &str = "dashboard-secret-0123456789";
 
 fn sid(s: &str) -> Sid {
     s.parse().unwrap()
@@ -60,6 +61,11 @@ battery = "3h"
 enabled = true
 discovery_prefix = "ha"
 status_topic = "ha/status"
+
+[web]
+enabled = true
+listen = "127.0.0.1:8100"
+token = "{WEB_TOKEN}"
 
 [[device]]
 sid = "158d0001a2b3c4"
@@ -629,15 +635,15 @@ fn secrets_stay_out_of_debug_and_print_config() {
     let c = Config::from_toml(&full()).unwrap();
     let debug = format!("{c:?}");
     let printed = c.print_config();
-    for secret in [PASSWORD, OTHER_PASSWORD, TOKEN, MQTT_PASSWORD] {
+    for secret in [PASSWORD, OTHER_PASSWORD, TOKEN, MQTT_PASSWORD, WEB_TOKEN] {
         assert!(!debug.contains(secret), "Debug leaks {secret}");
         assert!(
             !printed.contains(secret),
             "print_config leaks {secret}:\n{printed}"
         );
     }
-    // Four secrets, four redactions; everything else is shown.
-    assert_eq!(printed.matches("\"<redacted>\"").count(), 4, "{printed}");
+    // Five secrets, five redactions; everything else is shown.
+    assert_eq!(printed.matches("\"<redacted>\"").count(), 5, "{printed}");
     for shown in [
         "interface = \"eth0\"",
         "url = \"mqtts://broker.lan:8883\"",
@@ -675,6 +681,9 @@ fn print_config_shows_the_defaults_and_reads_back() {
         "discovery_prefix = \"homeassistant\"",
         "status_topic = \"homeassistant/status\"",
         "timeout = \"3s\"",
+        "[web]",
+        "enabled = true",
+        "listen = \"127.0.0.1:8099\"",
     ] {
         assert!(
             printed.lines().any(|l| l == line),
@@ -686,7 +695,9 @@ fn print_config_shows_the_defaults_and_reads_back() {
     // A configuration without secrets survives the round trip whole.
     let text = full()
         .lines()
-        .filter(|l| !l.starts_with("password") && !l.starts_with("miio_token"))
+        .filter(|l| {
+            !l.starts_with("password") && !l.starts_with("miio_token") && !l.starts_with("token")
+        })
         .collect::<Vec<_>>()
         .join("\n")
         .replace("username = \"lumi\"\n", "");
@@ -716,4 +727,41 @@ fn home_assistant_can_be_off_globally() {
     assert!(
         Config::from_toml("[homeassistant]\nenabled = false\ndiscovery_prefix = \"lumi\"").is_ok()
     );
+}
+
+#[test]
+fn the_dashboard_listens_on_loopback_unless_a_token_guards_it() {
+    let d = Config::default().web;
+    assert!(d.enabled);
+    assert_eq!(d.listen, DEFAULT_WEB_LISTEN);
+    assert_eq!(d.token, None);
+
+    let c = Config::from_toml(&full()).unwrap();
+    assert_eq!(c.web.listen, "127.0.0.1:8100".parse().unwrap());
+    assert_eq!(c.web.token.as_ref().map(Secret::expose), Some(WEB_TOKEN));
+
+    // Reachable from other hosts without a token: refused, saying why and what to do.
+    let e = Config::from_toml("[web]\nlisten = \"0.0.0.0:8099\"").unwrap_err();
+    let p = &e.problems()[0];
+    assert_eq!(p.key, "web.listen");
+    assert!(
+        p.message.contains("web.token") && p.message.contains("127.0.0.1"),
+        "{p}"
+    );
+    // With one, fine; and off, the address does not matter.
+    let ok = format!("[web]\nlisten = \"0.0.0.0:8099\"\ntoken = \"{WEB_TOKEN}\"");
+    assert!(Config::from_toml(&ok).is_ok());
+    assert!(Config::from_toml("[web]\nenabled = false\nlisten = \"0.0.0.0:8099\"").is_ok());
+
+    // A weak token is refused without being repeated.
+    for bad in ["abc123", "has spaces in it, long enough"] {
+        let e = Config::from_toml(&format!("[web]\ntoken = \"{bad}\"")).unwrap_err();
+        let p = &e.problems()[0];
+        assert_eq!(p.key, "web.token");
+        assert!(!e.to_string().contains(bad), "{e}");
+    }
+    let e = Config::from_toml("[web]\nlisten = \"localhost\"").unwrap_err();
+    assert_eq!(e.problems()[0].key, "web.listen");
+    let e = Config::from_toml("[web]\nport = 1").unwrap_err();
+    assert!(e.to_string().contains("port"), "{e}");
 }

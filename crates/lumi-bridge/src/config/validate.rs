@@ -11,11 +11,12 @@ use lumi_proto::lan::{ProtoVersion, Sid};
 use lumi_proto::miio::MiioToken;
 use lumi_proto::sanitize;
 
-use super::file::{DurationValue, File, FileDevice, FileGateway, FileMqtt};
+use super::file::{DurationValue, File, FileDevice, FileGateway, FileMqtt, FileWeb};
 use super::path;
 use super::{
     AvailabilityTimeouts, BridgeConfig, Broker, COMMAND_PORT, Config, ConfigError, DeviceConfig,
-    GatewayConfig, HomeAssistantConfig, MqttConfig, MqttUrl, Problem, Qos, Secret, TlsFiles,
+    GatewayConfig, HomeAssistantConfig, MIN_WEB_TOKEN, MqttConfig, MqttUrl, Problem, Qos, Secret,
+    TlsFiles, WebConfig,
 };
 use crate::name::FriendlyName;
 
@@ -167,6 +168,8 @@ pub(super) fn validate(file: File) -> Result<Config, ConfigError> {
         status_topic,
     };
 
+    let web = web(file.web.unwrap_or_default(), d.web, &mut p);
+
     let mut devices = Vec::new();
     for (i, dev) in file.device.into_iter().enumerate() {
         if let Some(dev) = device(i, dev, &mut p) {
@@ -186,8 +189,50 @@ pub(super) fn validate(file: File) -> Result<Config, ConfigError> {
         mqtt,
         bridge,
         homeassistant,
+        web,
         devices,
     })
+}
+
+fn web(f: FileWeb, d: WebConfig, p: &mut Problems) -> WebConfig {
+    let listen = f
+        .listen
+        .as_deref()
+        .and_then(|l| p.check("web.listen", listen_addr(l)))
+        .unwrap_or(d.listen);
+    let token = f.token.and_then(|t| p.check("web.token", web_token(&t)));
+    let enabled = f.enabled.unwrap_or(d.enabled);
+    if enabled && token.is_none() && !listen.ip().is_loopback() {
+        p.add(
+            "web.listen",
+            format!(
+                "{listen} makes the dashboard (which can switch devices) reachable from other hosts: \
+                 set web.token to a long random secret (e.g. the output of `openssl rand -hex 16`), \
+                 or listen on 127.0.0.1"
+            ),
+        );
+    }
+    WebConfig {
+        enabled,
+        listen,
+        token,
+    }
+}
+
+fn web_token(s: &str) -> Result<Secret, String> {
+    // The value is a secret: the message never repeats it.
+    if s.chars().count() < MIN_WEB_TOKEN {
+        return Err(format!(
+            "is too short: use at least {MIN_WEB_TOKEN} characters (e.g. the output of `openssl rand -hex 16`)"
+        ));
+    }
+    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "must be printable ASCII without spaces (it travels in an HTTP header and a cookie)"
+                .into(),
+        );
+    }
+    Ok(Secret::new(s))
 }
 
 fn gateway(i: usize, g: FileGateway, p: &mut Problems) -> Option<GatewayConfig> {

@@ -14,6 +14,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
+#[path = "dashboard.rs"]
+mod dashboard;
+pub use dashboard::{DashboardCommand, LOG_CAPACITY, controls};
+
 use lumi_client::gateway::{DeviceData, DeviceInfo, Event, GatewayInfo, RegistryStatus};
 use lumi_proto::catalogue::{self, Device, DeviceKind, DeviceState, Reading, TypedValue};
 use lumi_proto::lan::{Props, ProtoVersion, Sid};
@@ -23,6 +27,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, Qos};
 use crate::discovery::{DeviceInfo as HaDevice, Discovery};
+use crate::metrics::{COMMAND_KINDS, CoreMetrics, Histogram};
 use crate::name::FriendlyName;
 use crate::request::{self, BridgeRequest, Request, response_error, response_ok};
 use crate::state::{self, BridgeEvent, DeviceEntry, Extras};
@@ -63,6 +68,12 @@ pub enum Origin {
         name: String,
         /// The transaction to echo.
         transaction: Option<Value>,
+    },
+    /// The web dashboard: the answer goes back to the HTTP request waiting as `id`
+    /// ([`Output::replies`]).
+    Dashboard {
+        /// The waiting request.
+        id: u64,
     },
 }
 
@@ -123,6 +134,13 @@ pub enum JobResult {
     Data(DeviceData),
     /// It failed; the message says why and what to do.
     Failed(String),
+    /// A write was refused with "Invalid key": the gateway's password is wrong.
+    InvalidKey {
+        /// The gateway that refused it.
+        gateway: Sid,
+        /// The message, with what to do.
+        message: String,
+    },
     /// The counters a [`Job::Health`] collected.
     Health(Box<RuntimeStats>),
 }
@@ -175,6 +193,26 @@ struct Gw {
     addr: std::net::SocketAddr,
     online: bool,
     loaded: bool,
+    /// Its last heartbeat (the dashboard's health).
+    heartbeat_at: Option<SystemTime>,
+    /// When its token was last renewed.
+    token_at: Option<SystemTime>,
+    /// Its last write was refused with "Invalid key" (cleared by a write that succeeds).
+    invalid_key: bool,
+}
+
+impl Gw {
+    fn new(version: Option<ProtoVersion>, addr: std::net::SocketAddr) -> Gw {
+        Gw {
+            version,
+            addr,
+            online: true,
+            loaded: false,
+            heartbeat_at: None,
+            token_at: None,
+            invalid_key: false,
+        }
+    }
 }
 
 /// The bridge's state and decisions. See the [module docs](self).
@@ -202,6 +240,17 @@ pub struct Core {
     clock: Option<Instant>,
     /// When `bridge/devices` was last published (by `clock`).
     devices_sent: Option<Instant>,
+    /// The latest wall-clock time an input carried (log entries, the dashboard).
+    wall: SystemTime,
+    /// The dashboard's view.
+    ui: dashboard::Ui,
+    /// Answers to dashboard commands, until taken.
+    replies: Vec<(u64, Reply)>,
+    /// Command latencies, by [`COMMAND_KINDS`].
+    latency: [Histogram; COMMAND_KINDS.len()],
+    /// The multicast interface and the broker, as the dashboard shows them.
+    interface: String,
+    broker: String,
 }
 
 /// `bridge/devices` is published at most this often: it lists every device (about 1 KB
@@ -216,6 +265,24 @@ pub struct Output {
     pub publish: Vec<Publish>,
     /// To run.
     pub jobs: Vec<Job>,
+    /// Answers to dashboard commands ([`Origin::Dashboard`]), by request id.
+    pub replies: Vec<(u64, Reply)>,
+    /// Live updates for the dashboard (JSON texts), only while
+    /// [`Core::set_watching`] says someone watches.
+    pub ui: Vec<String>,
+}
+
+/// The answer to a dashboard command.
+pub type Reply = Result<Value, CommandError>;
+
+/// Why a dashboard command failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// The bridge refused it (unknown device, bad value): the caller's mistake, HTTP 400.
+    /// Otherwise the gateway failed or did not answer: HTTP 502.
+    pub rejected: bool,
+    /// What was wrong and what to do.
+    pub message: String,
 }
 
 impl Core {
@@ -239,6 +306,57 @@ impl Core {
             motion_pending: std::collections::BTreeSet::new(),
             clock: None,
             devices_sent: None,
+            wall: now,
+            ui: dashboard::Ui::default(),
+            replies: Vec::new(),
+            latency: Default::default(),
+            interface: String::new(),
+            broker: String::new(),
+        }
+    }
+
+    /// The wall-clock time, for inputs that do not carry one (MQTT messages, timers,
+    /// dashboard commands): log entries are stamped with it.
+    pub fn set_wall(&mut self, wall: SystemTime) {
+        self.wall = self.wall.max(wall);
+    }
+
+    /// How long a job took, for the command latency histogram (`/metrics`).
+    pub fn command_latency(&mut self, job: &Job, took: Duration) {
+        let kind = match job {
+            Job::Write { .. } => 0,
+            Job::Read { .. } => 1,
+            Job::Pairing { .. } => 2,
+            Job::Remove { .. } => 3,
+            Job::Health { .. } => return,
+        };
+        if let Some(h) = self.latency.get_mut(kind) {
+            h.observe(took);
+        }
+    }
+
+    /// What the core contributes to `/metrics`.
+    pub fn metrics(&self) -> CoreMetrics {
+        let (mut online, mut offline) = (0, 0);
+        for d in self.devices.values().filter(|d| d.gateway.is_some()) {
+            if self.effective_online(d) {
+                online += 1;
+            } else {
+                offline += 1;
+            }
+        }
+        CoreMetrics {
+            stats: self.stats,
+            mqtt_connected: self.connected,
+            devices_online: online,
+            devices_offline: offline,
+            uptime: self.wall.duration_since(self.started).unwrap_or_default(),
+            gateways: self
+                .gateways
+                .iter()
+                .map(|(sid, g)| (sid.to_string(), g.online))
+                .collect(),
+            commands: self.latency,
         }
     }
 
@@ -275,9 +393,12 @@ impl Core {
                 true,
             );
         }
+        let ui = self.ui_take();
         Output {
             publish: std::mem::take(&mut self.out),
             jobs: std::mem::take(&mut self.jobs),
+            replies: std::mem::take(&mut self.replies),
+            ui,
         }
     }
 
@@ -287,6 +408,8 @@ impl Core {
     pub fn connected(&mut self) {
         self.connected = true;
         self.stats.connections += 1;
+        self.ui.bridge_changed();
+        self.log("info", None, "connected to the MQTT broker".to_owned());
         // A new connection gets the device list at once.
         self.devices_sent = None;
         self.republish_all();
@@ -294,7 +417,16 @@ impl Core {
 
     /// The connection is gone.
     pub fn disconnected(&mut self) {
+        if self.connected {
+            self.log(
+                "warn",
+                None,
+                "lost the MQTT connection; reconnecting (states are published again on connection)"
+                    .to_owned(),
+            );
+        }
         self.connected = false;
+        self.ui.bridge_changed();
         for d in self.devices.values_mut() {
             d.discovered = false;
         }
@@ -347,6 +479,7 @@ impl Core {
     /// `DevicesLoaded` and `GatewayAppeared` (else empty).
     pub fn client_event(&mut self, event: &Event, now: Instant, wall: SystemTime) {
         self.tick(now);
+        self.set_wall(wall);
         match event {
             Event::GatewayAppeared {
                 gateway,
@@ -355,27 +488,44 @@ impl Core {
                 version,
                 ..
             } => {
-                let gw = self.gateways.entry(gateway.clone()).or_insert(Gw {
-                    version: *version,
-                    addr: *addr,
-                    online: true,
-                    loaded: false,
-                });
+                let gw = self
+                    .gateways
+                    .entry(gateway.clone())
+                    .or_insert_with(|| Gw::new(*version, *addr));
                 gw.addr = *addr;
                 if version.is_some() {
                     gw.version = *version;
                 }
                 let model = model.clone().unwrap_or_else(|| "gateway".to_owned());
                 self.ensure_device(gateway, None, &model, false);
+                self.ui.gateways_changed();
+                self.log(
+                    "info",
+                    Some(gateway),
+                    format!(
+                        "gateway found at {addr} ({})",
+                        version.map_or("protocol not known yet".to_owned(), |v| format!(
+                            "protocol {v}"
+                        ))
+                    ),
+                );
             }
             Event::GatewayMoved { gateway, to, .. } => {
                 if let Some(g) = self.gateways.get_mut(gateway) {
                     g.addr = *to;
                 }
+                self.ui.gateways_changed();
+                self.log("warn", Some(gateway), format!("gateway moved to {to}"));
             }
             Event::VersionLearned { gateway, version } => {
                 if let Some(g) = self.gateways.get_mut(gateway) {
                     g.version = Some(*version);
+                }
+                self.ui.gateways_changed();
+            }
+            Event::TokenRefreshed { gateway, .. } => {
+                if let Some(g) = self.gateways.get_mut(gateway) {
+                    g.token_at = Some(wall);
                 }
             }
             Event::GatewayOnline { gateway } => self.gateway_online(gateway, true),
@@ -415,6 +565,15 @@ impl Core {
                 if let Some(d) = self.devices.get_mut(sid) {
                     d.available = *available;
                 }
+                self.log(
+                    if *available { "info" } else { "warn" },
+                    Some(sid),
+                    if *available {
+                        "back online".to_owned()
+                    } else {
+                        "offline: silent for longer than its availability timeout".to_owned()
+                    },
+                );
                 self.publish_availability(sid);
             }
             Event::Dropped { total, .. } => self.dropped = *total,
@@ -424,13 +583,19 @@ impl Core {
 
     /// A gateway's registry was read: every device with its state.
     pub fn loaded(&mut self, gateways: &[GatewayInfo], devices: &[DeviceInfo], wall: SystemTime) {
+        self.set_wall(wall);
+        self.ui.gateways_changed();
         for g in gateways {
-            let gw = self.gateways.entry(g.sid.clone()).or_insert(Gw {
-                version: g.version,
-                addr: g.addr,
-                online: true,
-                loaded: false,
-            });
+            let gw = self
+                .gateways
+                .entry(g.sid.clone())
+                .or_insert_with(|| Gw::new(g.version, g.addr));
+            if gw.heartbeat_at.is_none() {
+                gw.heartbeat_at = g.last_heartbeat.and_then(|ago| wall.checked_sub(ago));
+            }
+            if gw.token_at.is_none() {
+                gw.token_at = g.token_age.and_then(|ago| wall.checked_sub(ago));
+            }
             if g.version.is_some() {
                 gw.version = g.version;
             }
@@ -510,6 +675,20 @@ impl Core {
         } else if !d.available {
             d.available = true;
         }
+        let device = d.state.device;
+        if is_gateway && heartbeat {
+            if let Some(g) = self.gateways.get_mut(gateway) {
+                g.heartbeat_at = Some(wall);
+            }
+            self.ui.gateways_changed();
+        }
+        if !heartbeat {
+            let text = dashboard::summary(device, msg);
+            self.ui.log(wall, "info", Some(sid), text);
+        }
+        let Some(d) = self.devices.get_mut(sid) else {
+            return;
+        };
         let is_motion = d.state.device.is_some_and(|x| x.kind == DeviceKind::Motion);
         if is_motion && !heartbeat {
             match msg.get("occupancy") {
@@ -549,6 +728,16 @@ impl Core {
         if let Some(d) = self.devices.get_mut(gateway) {
             d.available = online;
         }
+        self.ui.gateways_changed();
+        self.log(
+            if online { "info" } else { "warn" },
+            Some(gateway),
+            if online {
+                "gateway online: heartbeats arrive".to_owned()
+            } else {
+                "gateway offline: no heartbeat; its devices are offline too".to_owned()
+            },
+        );
         let sids: Vec<Sid> = self
             .devices
             .iter()
@@ -602,8 +791,14 @@ impl Core {
             },
         );
         self.devices_dirty = true;
+        self.ui.touch(sid);
         if joined {
             tracing::info!(device = %sid, name = %name.as_str(), model = %sanitize::for_terminal(model), "a new device joined");
+            self.log(
+                "info",
+                Some(sid),
+                format!("a new device joined: {}", sanitize::truncated(model, 40)),
+            );
             let event = BridgeEvent::DeviceJoined {
                 sid,
                 name: &name,
@@ -699,15 +894,25 @@ impl Core {
             }
             Incoming::Set { device, property } => {
                 self.stats.commands += 1;
-                self.set(&device, property.as_deref(), payload);
+                let origin = Origin::Set {
+                    name: device.as_str().to_owned(),
+                };
+                self.set(&device, property.as_deref(), payload, origin);
             }
             Incoming::Get { device, property } => {
                 self.stats.commands += 1;
-                self.get(&device, property.as_deref(), payload);
+                self.get(
+                    &device,
+                    property.as_deref(),
+                    payload,
+                    Origin::Get {
+                        properties: Vec::new(),
+                    },
+                );
             }
             Incoming::BridgeRequest { name } => {
                 self.stats.commands += 1;
-                self.request(&name, payload);
+                self.request(&name, payload, None);
             }
         }
     }
@@ -733,24 +938,35 @@ impl Core {
         )
     }
 
-    fn set(&mut self, name: &FriendlyName, property: Option<&str>, payload: &[u8]) {
+    fn set(&mut self, name: &FriendlyName, property: Option<&str>, payload: &[u8], origin: Origin) {
+        let what = format!("{}/set", name.as_str());
         let Some(sid) = self.lookup(name.as_str()) else {
             let msg = self.unknown_device(name.as_str());
-            return self.command_failed(&format!("{}/set", name.as_str()), &msg);
+            return self.refused(&origin, &what, &msg);
         };
         let (device, version, current) = match self.target(&sid) {
             Ok(t) => t,
-            Err(msg) => return self.command_failed(&format!("{}/set", name.as_str()), &msg),
+            Err(msg) => return self.refused(&origin, &what, &msg),
         };
         match state::encode_set(device, version, property, payload, Some(&current)) {
-            Ok(props) => self.jobs.push(Job::Write {
-                sid,
-                props,
-                origin: Origin::Set {
-                    name: name.as_str().to_owned(),
-                },
-            }),
-            Err(e) => self.command_failed(&format!("{}/set", name.as_str()), &e.to_string()),
+            Ok(props) => self.jobs.push(Job::Write { sid, props, origin }),
+            Err(e) => self.refused(&origin, &what, &e.to_string()),
+        }
+    }
+
+    /// A command refused before it reached a gateway: on `bridge/logging` for MQTT
+    /// commands, in the answer for the dashboard's.
+    fn refused(&mut self, origin: &Origin, what: &str, message: &str) {
+        match origin {
+            Origin::Dashboard { id } => {
+                tracing::info!(
+                    "dashboard command {} refused: {message}",
+                    sanitize::truncated(what, 120)
+                );
+                self.reject(*id, format!("{what}: {message}"));
+            }
+            Origin::Request { .. } => self.respond_error(origin, message),
+            Origin::Set { .. } | Origin::Get { .. } => self.command_failed(what, message),
         }
     }
 
@@ -776,32 +992,38 @@ impl Core {
         Ok((device, version, d.state.clone()))
     }
 
-    fn get(&mut self, name: &FriendlyName, property: Option<&str>, payload: &[u8]) {
+    fn get(&mut self, name: &FriendlyName, property: Option<&str>, payload: &[u8], origin: Origin) {
+        let what = format!("{}/get", name.as_str());
         let Some(sid) = self.lookup(name.as_str()) else {
             let msg = self.unknown_device(name.as_str());
-            return self.command_failed(&format!("{}/get", name.as_str()), &msg);
+            return self.refused(&origin, &what, &msg);
         };
         let properties = match self.target(&sid) {
-            Ok((device, _, _)) => match state::parse_get(device, property, payload) {
-                Ok(g) => g.properties,
-                Err(e) => {
-                    return self.command_failed(&format!("{}/get", name.as_str()), &e.to_string());
+            Ok((device, _, _)) if !payload.is_empty() || property.is_some() => {
+                match state::parse_get(device, property, payload) {
+                    Ok(g) => g.properties,
+                    Err(e) => return self.refused(&origin, &what, &e.to_string()),
                 }
-            },
-            Err(_) => Vec::new(),
+            }
+            _ => Vec::new(),
         };
-        self.jobs.push(Job::Read {
-            sid,
-            origin: Origin::Get { properties },
-        });
+        let origin = match origin {
+            Origin::Get { .. } => Origin::Get { properties },
+            other => other,
+        };
+        self.jobs.push(Job::Read { sid, origin });
     }
 
-    fn request(&mut self, name: &str, payload: &[u8]) {
+    fn request(&mut self, name: &str, payload: &[u8], dashboard: Option<u64>) {
         let BridgeRequest {
             request,
             transaction,
         } = match request::parse_request(name, payload) {
             Ok(r) => r,
+            Err(e) if dashboard.is_some() => {
+                let id = dashboard.unwrap_or_default();
+                return self.reject(id, e.message);
+            }
             Err(e) => {
                 self.stats.failed += 1;
                 tracing::warn!(
@@ -819,9 +1041,12 @@ impl Core {
                 return;
             }
         };
-        let origin = Origin::Request {
-            name: name.to_owned(),
-            transaction,
+        let origin = match dashboard {
+            Some(id) => Origin::Dashboard { id },
+            None => Origin::Request {
+                name: name.to_owned(),
+                transaction,
+            },
         };
         match request {
             Request::PermitJoin {
@@ -931,6 +1156,12 @@ impl Core {
         if let Some(d) = self.devices.get_mut(sid) {
             d.published_online = None;
         }
+        self.ui.touch(sid);
+        self.log(
+            "info",
+            Some(sid),
+            format!("renamed {} to {}", old.as_str(), to.as_str()),
+        );
         self.publish_availability(sid);
         self.publish_state(sid, None);
         let event = BridgeEvent::DeviceRenamed {
@@ -950,6 +1181,8 @@ impl Core {
         };
         self.names.retain(|_, s| s != sid);
         self.motion_pending.remove(sid);
+        self.ui.touch(sid);
+        self.log("info", Some(sid), format!("removed {}", d.name.as_str()));
         tracing::info!(device = %sid, "removed {}", d.name.as_str());
         if self.connected {
             if let Some(device) = d.state.device {
@@ -1036,6 +1269,7 @@ impl Core {
 
     /// A job finished.
     pub fn job_done(&mut self, job: &Job, result: JobResult, wall: SystemTime) {
+        self.set_wall(wall);
         let origin = match job {
             Job::Write { origin, .. }
             | Job::Read { origin, .. }
@@ -1043,6 +1277,42 @@ impl Core {
             | Job::Health { origin }
             | Job::Remove { origin, .. } => origin,
         };
+        // A refused key says the password is wrong; an accepted write that it is right.
+        let result = match result {
+            JobResult::InvalidKey { gateway, message } => {
+                if let Some(g) = self.gateways.get_mut(&gateway) {
+                    if !g.invalid_key {
+                        self.ui.gateways_changed();
+                    }
+                    g.invalid_key = true;
+                }
+                JobResult::Failed(message)
+            }
+            r => r,
+        };
+        if let (Job::Write { sid, .. }, JobResult::Done) = (job, &result) {
+            let gateway = self
+                .devices
+                .get(sid)
+                .and_then(|d| d.gateway.clone())
+                .unwrap_or_else(|| sid.clone());
+            if let Some(g) = self.gateways.get_mut(&gateway)
+                && g.invalid_key
+            {
+                g.invalid_key = false;
+                self.ui.gateways_changed();
+            }
+        }
+        if let JobResult::Failed(e) = &result {
+            let what = match job {
+                Job::Write { sid, .. } => format!("write to {sid} failed"),
+                Job::Read { sid, .. } => format!("read of {sid} failed"),
+                Job::Pairing { .. } => "pairing failed".to_owned(),
+                Job::Remove { sid, .. } => format!("removing {sid} failed"),
+                Job::Health { .. } => "health failed".to_owned(),
+            };
+            self.log("error", None, format!("{what}: {e}"));
+        }
         match (job, result) {
             (Job::Remove { sid, force, .. }, r) => {
                 let failed = match r {
@@ -1061,8 +1331,9 @@ impl Core {
                         json!({"id": name, "sid": sid.as_str(), "force": force, "gateway_confirmed": failed.is_none()}),
                     );
                 } else if let Some(e) = failed {
-                    self.respond_error(
+                    self.job_failed(
                         origin,
+                        "remove",
                         &format!("remove: {e} (send \"force\": true to forget the device anyway)"),
                     );
                 }
@@ -1075,18 +1346,20 @@ impl Core {
                 let data = self.health(None);
                 self.respond_ok(origin, data);
             }
-            (_, JobResult::Failed(e)) => match origin {
-                Origin::Set { name } => self.command_failed(&format!("{name}/set"), &e),
-                Origin::Get { .. } => self.command_failed("get", &e),
-                Origin::Request { .. } => self.respond_error(origin, &e),
-            },
+            (_, JobResult::Failed(e)) => {
+                let what = match origin {
+                    Origin::Set { name } => format!("{name}/set"),
+                    _ => "get".to_owned(),
+                };
+                self.job_failed(origin, &what, &e);
+            }
             (Job::Read { sid, .. }, JobResult::Data(data)) => {
                 if let Some(d) = self.devices.get_mut(sid) {
                     d.state.absorb(&data.state, false);
                     d.last_seen = Some(wall);
                 }
                 self.publish_state(sid, None);
-                if let Origin::Request { .. } = origin {
+                if let Origin::Request { .. } | Origin::Dashboard { .. } = origin {
                     let payload = self
                         .devices
                         .get(sid)
@@ -1124,6 +1397,10 @@ impl Core {
             }
             (Job::Write { sid, .. }, _) => {
                 tracing::debug!(device = %sid, "write accepted");
+                if let Origin::Dashboard { .. } = origin {
+                    let name = self.devices.get(sid).map(|d| d.name.as_str().to_owned());
+                    self.respond_ok(origin, json!({"id": name, "sid": sid.as_str()}));
+                }
             }
             (Job::Read { .. }, _) => {}
         }
@@ -1145,7 +1422,30 @@ impl Core {
         );
     }
 
+    /// A job that reached the gateways failed.
+    fn job_failed(&mut self, origin: &Origin, what: &str, message: &str) {
+        match origin {
+            Origin::Set { .. } | Origin::Get { .. } => self.command_failed(what, message),
+            Origin::Request { .. } => self.respond_error(origin, message),
+            Origin::Dashboard { id } => {
+                self.stats.failed += 1;
+                tracing::warn!("dashboard command failed: {message}");
+                self.replies.push((
+                    *id,
+                    Err(CommandError {
+                        rejected: false,
+                        message: message.to_owned(),
+                    }),
+                ));
+            }
+        }
+    }
+
     fn respond_ok(&mut self, origin: &Origin, data: Value) {
+        if let Origin::Dashboard { id } = origin {
+            self.replies.push((*id, Ok(data)));
+            return;
+        }
         if let Origin::Request { name, transaction } = origin {
             let payload = response_ok(data, transaction.as_ref());
             self.publish(
@@ -1158,6 +1458,9 @@ impl Core {
     }
 
     fn respond_error(&mut self, origin: &Origin, message: &str) {
+        if let Origin::Dashboard { id } = origin {
+            return self.reject(*id, message.to_owned());
+        }
         self.stats.failed += 1;
         if let Origin::Request { name, transaction } = origin {
             tracing::warn!(
@@ -1222,6 +1525,7 @@ impl Core {
         let Some(d) = self.devices.get(sid) else {
             return;
         };
+        self.ui.touch(sid);
         let online = self.effective_online(d);
         if d.published_online == Some(online) {
             return;
@@ -1243,6 +1547,8 @@ impl Core {
 
     /// Publishes a device's state; `action` adds this message's event to it (not kept).
     fn publish_state(&mut self, sid: &Sid, action: Option<&str>) {
+        // The dashboard shows the state whether or not MQTT is connected.
+        self.ui.touch(sid);
         if !self.connected {
             return;
         }

@@ -561,3 +561,314 @@ fn stopping_says_offline() {
         (r#"{"state":"offline"}"#, true)
     );
 }
+
+// --- the dashboard ---------------------------------------------------------------------------
+
+fn ui_messages(out: &Output) -> Vec<Value> {
+    out.ui
+        .iter()
+        .map(|m| serde_json::from_str(m).unwrap_or_else(|e| panic!("{m}: {e}")))
+        .collect()
+}
+
+#[test]
+fn nothing_is_made_for_the_dashboard_while_nobody_watches() {
+    let (mut core, now) = house();
+    let _ = core.take();
+    core.client_event(
+        &report(
+            PLUG,
+            "plug",
+            ProtoVersion::V1,
+            Props::new().with("status", "on"),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    assert!(out.ui.is_empty(), "{:?}", out.ui);
+    // The log is kept anyway, for a page opened later.
+    let snap: Value = serde_json::from_str(&core.snapshot(wall())).unwrap();
+    let log = snap["log"].as_array().unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last["sid"], PLUG);
+    assert_eq!(last["name"], "kitchen/plug");
+    assert_eq!(last["text"], "state: ON");
+}
+
+#[test]
+fn a_watched_report_makes_one_device_update_and_a_log_entry() {
+    let (mut core, now) = house();
+    core.set_watching(true);
+    let _ = core.take();
+    for status in ["on", "off", "on"] {
+        core.client_event(
+            &report(
+                PLUG,
+                "plug",
+                ProtoVersion::V1,
+                Props::new().with("status", status),
+            ),
+            now,
+            wall(),
+        );
+    }
+    let m = ui_messages(&core.take());
+    // Three reports in one batch: one device message with the latest state, three entries.
+    let devices: Vec<&Value> = m.iter().filter(|m| m["type"] == "device").collect();
+    assert_eq!(devices.len(), 1, "{m:?}");
+    let d = &devices[0]["device"];
+    assert_eq!(d["sid"], PLUG);
+    assert_eq!(d["name"], "kitchen/plug");
+    assert_eq!(d["state"]["state"], "ON");
+    assert_eq!(d["online"], true);
+    assert_eq!(d["kind"], "plug");
+    assert!(
+        d["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["property"] == "state" && c["control"] == "switch")
+    );
+    let logs: Vec<&Value> = m.iter().filter(|m| m["type"] == "log").collect();
+    assert_eq!(logs.len(), 3, "{m:?}");
+    let seqs: Vec<u64> = logs
+        .iter()
+        .map(|l| l["entry"]["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // Nothing new, nothing sent.
+    assert!(core.take().ui.is_empty());
+}
+
+#[test]
+fn the_dashboard_hears_of_a_state_while_mqtt_is_down() {
+    let (mut core, now) = house();
+    core.set_watching(true);
+    core.disconnected();
+    let m = ui_messages(&core.take());
+    assert!(
+        m.iter()
+            .any(|m| m["type"] == "bridge" && m["bridge"]["mqtt"]["connected"] == false),
+        "{m:?}"
+    );
+    core.client_event(
+        &report(
+            PLUG,
+            "plug",
+            ProtoVersion::V1,
+            Props::new().with("status", "on"),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    assert!(out.publish.is_empty());
+    assert!(
+        ui_messages(&out)
+            .iter()
+            .any(|m| m["type"] == "device" && m["device"]["state"]["state"] == "ON")
+    );
+}
+
+#[test]
+fn dashboard_commands_are_answered_by_id() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    // Refused at once: an unknown device, a bad value.
+    core.dashboard_command(
+        7,
+        DashboardCommand::Set {
+            device: "nosuch".into(),
+            property: None,
+            payload: br#"{"state":"ON"}"#.to_vec(),
+        },
+    );
+    core.dashboard_command(
+        8,
+        DashboardCommand::Set {
+            device: "kitchen/plug".into(),
+            property: None,
+            payload: br#"{"state":"MAYBE"}"#.to_vec(),
+        },
+    );
+    let out = core.take();
+    assert!(out.jobs.is_empty());
+    assert_eq!(out.replies.len(), 2);
+    for (id, r) in &out.replies {
+        let e = r.as_ref().unwrap_err();
+        assert!(e.rejected, "{e:?}");
+        match id {
+            7 => assert!(e.message.contains("nosuch"), "{}", e.message),
+            8 => assert!(e.message.contains("state"), "{}", e.message),
+            _ => panic!("unexpected id {id}"),
+        }
+    }
+    // Nothing went to bridge/logging for them: the page has the answer.
+    assert!(!topics(&out).contains(&"lumi/bridge/logging"));
+
+    // Accepted: a write job whose result answers the page.
+    core.dashboard_command(
+        9,
+        DashboardCommand::Set {
+            device: PLUG.into(),
+            property: None,
+            payload: br#"{"state":"ON"}"#.to_vec(),
+        },
+    );
+    let out = core.take();
+    assert!(out.replies.is_empty());
+    let job = out.jobs.into_iter().next().expect("a write");
+    assert!(matches!(
+        &job,
+        Job::Write {
+            origin: Origin::Dashboard { id: 9 },
+            ..
+        }
+    ));
+    core.job_done(&job, JobResult::Done, wall());
+    let out = core.take();
+    assert_eq!(out.replies.len(), 1);
+    assert_eq!(out.replies[0].0, 9);
+    assert_eq!(out.replies[0].1.as_ref().unwrap()["sid"], PLUG);
+
+    // A gateway failure is not the page's mistake.
+    core.dashboard_command(
+        10,
+        DashboardCommand::Get {
+            device: PLUG.into(),
+        },
+    );
+    let job = core.take().jobs.into_iter().next().expect("a read");
+    core.job_done(&job, JobResult::Failed("no reply after 3s".into()), wall());
+    let out = core.take();
+    let e = out.replies[0].1.as_ref().unwrap_err();
+    assert!(!e.rejected && e.message.contains("no reply"), "{e:?}");
+}
+
+#[test]
+fn an_invalid_key_is_a_problem_until_a_write_succeeds() {
+    let (mut core, _) = house();
+    core.set_watching(true);
+    let _ = core.take();
+    let snapshot = |core: &Core| -> Value { serde_json::from_str(&core.snapshot(wall())).unwrap() };
+    let ids = |v: &Value| -> Vec<String> {
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // No password configured (the test config has none): said so, with the fix.
+    assert!(ids(&snapshot(&core)).contains(&"no_password".to_owned()));
+    let job = Job::Write {
+        sid: sid(PLUG),
+        props: Props::new().with("status", "on"),
+        origin: Origin::Set {
+            name: "kitchen/plug".into(),
+        },
+    };
+    core.job_done(
+        &job,
+        JobResult::InvalidKey {
+            gateway: sid(GW),
+            message: "Invalid key".into(),
+        },
+        wall(),
+    );
+    let m = ui_messages(&core.take());
+    let g = m
+        .iter()
+        .find(|m| m["type"] == "gateways")
+        .expect("the gateways and problems again");
+    assert!(ids(g).contains(&"invalid_key".to_owned()), "{g}");
+    core.job_done(&job, JobResult::Done, wall());
+    assert!(!ids(&snapshot(&core)).contains(&"invalid_key".to_owned()));
+}
+
+#[test]
+fn gateway_health_comes_from_heartbeats_and_tokens() {
+    let (mut core, now) = house();
+    let later = wall() + Duration::from_secs(30);
+    let snap: Value = serde_json::from_str(&core.snapshot(later)).unwrap();
+    let g = &snap["gateways"][0];
+    assert_eq!(g["last_heartbeat"], Value::Null);
+    // Without a heartbeat, multicast is not arriving: the problem and its fix.
+    assert!(
+        snap["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "no_multicast"
+                && p["fix"] == lumi_client::diagnosis::FIX_MULTICAST),
+        "{snap}"
+    );
+    core.client_event(
+        &Event::Heartbeat {
+            gateway: sid(GW),
+            sid: sid(GW),
+            model: Some("gateway".into()),
+            state: catalogue::decode("gateway", ProtoVersion::V1, &Props::new()),
+            props: Props::new(),
+        },
+        now,
+        later,
+    );
+    core.client_event(
+        &Event::TokenRefreshed {
+            gateway: sid(GW),
+            origin: lumi_client::gateway::TokenOrigin::Heartbeat,
+        },
+        now,
+        later,
+    );
+    let snap: Value = serde_json::from_str(&core.snapshot(later)).unwrap();
+    let g = &snap["gateways"][0];
+    assert_eq!(g["last_heartbeat"], "2024-05-01T12:35:26.000Z");
+    assert_eq!(g["token_time"], "2024-05-01T12:35:26.000Z");
+    assert_eq!(g["protocol"], "v1");
+    assert!(
+        !snap["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "no_multicast"),
+        "{snap}"
+    );
+}
+
+#[test]
+fn no_gateway_is_a_problem_after_the_first_seconds() {
+    let core = Core::new(config(), wall());
+    let ids = |t: SystemTime| -> Vec<String> {
+        let v: Value = serde_json::from_str(&core.snapshot(t)).unwrap();
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(ids(wall() + Duration::from_secs(2)).is_empty());
+    assert_eq!(
+        ids(wall() + Duration::from_secs(20)),
+        ["no_gateway", "wrong_interface"]
+    );
+}
+
+#[test]
+fn command_latency_and_gateway_availability_reach_the_metrics() {
+    let (mut core, _) = house();
+    let job = Job::Write {
+        sid: sid(PLUG),
+        props: Props::new(),
+        origin: Origin::Set { name: "p".into() },
+    };
+    core.command_latency(&job, Duration::from_millis(12));
+    let m = core.metrics();
+    assert_eq!(m.commands[0].count(), 1);
+    assert_eq!(m.gateways, vec![(GW.to_owned(), true)]);
+    assert_eq!(m.devices_online, 3);
+    assert!(m.mqtt_connected);
+}

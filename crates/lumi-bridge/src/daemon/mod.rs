@@ -12,6 +12,9 @@
 //!   and timer into the sans-IO [`Core`], publishes what comes out and runs the commands
 //!   it asks for (each in its own task, so a slow gateway never holds up the others).
 //!
+//! - the web dashboard and `/metrics` ([`crate::web`]) when `[web]` is enabled: they ask the
+//!   daemon task for snapshots and metrics, send it commands, and follow its live updates.
+//!
 //! On every (re)connection the core publishes everything again from its cache: the bridge
 //! state, discovery, availability, states and the device list; so a broker restarted
 //! without persistence loses nothing. [`Bridge::stop`] publishes `offline`, disconnects
@@ -19,19 +22,25 @@
 
 mod core;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lumi_client::gateway::{
     Availability, Client, ClientConfig, ClientError, Event, Events, EventsError, Passwords,
 };
 use lumi_client::net::NetConfig;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use self::core::{Core, CoreStats, Job, JobResult, Origin, Output, Publish, RuntimeStats};
+pub use self::core::{
+    CommandError, Core, CoreStats, DashboardCommand, Job, JobResult, LOG_CAPACITY, Origin, Output,
+    Publish, Reply, RuntimeStats, controls,
+};
 use crate::config::{Broker, Config};
+use crate::metrics::CoreMetrics;
 use crate::mqtt::{Link, LinkError, LinkEvent, LinkEvents, LinkOptions};
 use crate::state;
 
@@ -55,10 +64,33 @@ pub enum BridgeError {
     /// The MQTT link could not be set up (bad TLS files, …).
     #[error("MQTT: {0}")]
     Link(#[from] LinkError),
+    /// The web dashboard could not start.
+    #[error("{0}")]
+    Web(#[from] crate::web::WebError),
     /// The client or the link stopped unexpectedly.
     #[error("the bridge stopped: {0}")]
     Stopped(String),
 }
+
+/// A request to the daemon task (from the web server, or [`Bridge::ping`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Control {
+    /// The dashboard's snapshot ([`Core::snapshot`]).
+    Snapshot(oneshot::Sender<String>),
+    /// The core's part of `/metrics`.
+    Metrics(oneshot::Sender<CoreMetrics>),
+    /// A dashboard command and where its answer goes.
+    Command(DashboardCommand, oneshot::Sender<Reply>),
+    /// Answered at once: the daemon task is alive (systemd's watchdog, `/healthz`).
+    Ping(oneshot::Sender<()>),
+}
+
+/// Requests waiting for the daemon task, at most (the web server waits for room).
+const CONTROL_CAPACITY: usize = 64;
+/// Live dashboard messages buffered per page before it counts as fallen behind (it then
+/// gets a new snapshot).
+const UI_CAPACITY: usize = 1024;
 
 /// Everything the daemon needs.
 #[derive(Debug, Clone)]
@@ -114,6 +146,8 @@ pub struct Bridge {
     mqtt_addr: SocketAddr,
     embedded: bool,
     client: Client,
+    control: mpsc::Sender<Control>,
+    web: Option<crate::web::WebServer>,
     #[cfg(feature = "embedded-broker")]
     _broker: Option<crate::broker::EmbeddedBroker>,
 }
@@ -150,7 +184,7 @@ impl Bridge {
                 (addr, false)
             }
         };
-        let core = Core::new(config.clone(), SystemTime::now());
+        let mut core = Core::new(config.clone(), SystemTime::now());
         let mut opts = LinkOptions::from_config(&config.mqtt, embedded.then_some(mqtt_addr))?;
         opts.queue = PUBLISH_QUEUE;
         opts.will = Some(crate::mqtt::Will {
@@ -170,15 +204,44 @@ impl Bridge {
             .into_iter()
             .map(|t| (t, config.mqtt.qos))
             .collect();
+        let broker_text = match &config.mqtt.broker {
+            Broker::External(url) => url.to_string(),
+            Broker::Embedded { .. } => format!("mqtt://{mqtt_addr} (embedded)"),
+        };
+        core.set_network(net.interface.to_string(), broker_text);
         let (client, events) = Client::start_subscribed(client_config(&config, net))?;
         let (link, link_events) = Link::start(opts)?;
+        let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
+        let (ui_tx, _) = broadcast::channel(UI_CAPACITY);
+        let web = if config.web.enabled {
+            let handles = crate::web::Handles {
+                control: control_tx.clone(),
+                ui: ui_tx.clone(),
+                client: client.clone(),
+                link: link.clone(),
+            };
+            match crate::web::WebServer::start(&config.web, handles) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    client.clone().shutdown().await;
+                    link.disconnect().await;
+                    return Err(e.into());
+                }
+            }
+        } else {
+            None
+        };
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(drive(
             core,
-            client.clone(),
-            events,
-            link,
-            link_events,
+            Io {
+                client: client.clone(),
+                events,
+                link,
+                link_events,
+                control: control_rx,
+                ui: ui_tx,
+            },
             stop_rx,
         ));
         Ok(Bridge {
@@ -187,6 +250,8 @@ impl Bridge {
             mqtt_addr,
             embedded,
             client,
+            control: control_tx,
+            web,
             #[cfg(feature = "embedded-broker")]
             _broker: broker,
         })
@@ -208,6 +273,22 @@ impl Bridge {
         &self.client
     }
 
+    /// Where the dashboard and `/metrics` listen (`None`: `[web] enabled = false`).
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web.as_ref().map(crate::web::WebServer::local_addr)
+    }
+
+    /// True when the daemon task answers within `within`: it is not stuck (for systemd's
+    /// watchdog).
+    pub async fn ping(&self, within: Duration) -> bool {
+        let (tx, rx) = oneshot::channel();
+        let asked = async {
+            self.control.send(Control::Ping(tx)).await.ok()?;
+            rx.await.ok()
+        };
+        matches!(tokio::time::timeout(within, asked).await, Ok(Some(())))
+    }
+
     /// Waits until the daemon stops by itself (it only does on an error).
     pub async fn wait(&mut self) -> Result<(), BridgeError> {
         match self.task.as_mut() {
@@ -224,6 +305,9 @@ impl Bridge {
     /// broker and closes the LAN client. (An embedded broker cannot be stopped; it ends with
     /// the process.)
     pub async fn stop(mut self) -> Result<(), BridgeError> {
+        if let Some(w) = self.web.take() {
+            w.stop().await;
+        }
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -239,17 +323,31 @@ impl Drop for Bridge {
     }
 }
 
-/// The daemon task. See the [module docs](self).
-async fn drive(
-    mut core: Core,
+/// What the daemon task reads from and writes to.
+struct Io {
     client: Client,
-    mut events: Events,
+    events: Events,
     link: Link,
-    mut link_events: LinkEvents,
-    mut stop: oneshot::Receiver<()>,
-) -> Result<(), BridgeError> {
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, JobResult)>();
-    let mut publishing = Publishing::default();
+    link_events: LinkEvents,
+    control: mpsc::Receiver<Control>,
+    ui: broadcast::Sender<Arc<str>>,
+}
+
+/// The daemon task. See the [module docs](self).
+async fn drive(mut core: Core, io: Io, mut stop: oneshot::Receiver<()>) -> Result<(), BridgeError> {
+    let Io {
+        client,
+        mut events,
+        link,
+        mut link_events,
+        mut control,
+        ui,
+    } = io;
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, JobResult, Duration)>();
+    let mut publishing = Publishing {
+        ui,
+        ..Publishing::default()
+    };
     let result = loop {
         let deadline = core.next_deadline();
         tokio::select! {
@@ -293,12 +391,39 @@ async fn drive(
                     tracing::debug!(attempt, "MQTT connection attempt failed; next in {retry_in:?}");
                 }
                 Some(LinkEvent::Message { topic, payload, retain, .. }) => {
+                    core.set_wall(SystemTime::now());
                     core.mqtt_message(&topic, &payload, retain);
                 }
                 None => break Err(BridgeError::Stopped("the MQTT link stopped".into())),
             },
-            Some((job, result)) = done_rx.recv() => core.job_done(&job, result, SystemTime::now()),
-            _ = sleep_until(deadline), if deadline.is_some() => core.timer(Instant::now()),
+            Some((job, result, took)) = done_rx.recv() => {
+                core.command_latency(&job, took);
+                core.job_done(&job, result, SystemTime::now());
+            }
+            Some(c) = control.recv() => {
+                core.set_wall(SystemTime::now());
+                match c {
+                    Control::Snapshot(reply) => {
+                        let _ = reply.send(core.snapshot(SystemTime::now()));
+                    }
+                    Control::Metrics(reply) => {
+                        let _ = reply.send(core.metrics());
+                    }
+                    Control::Command(cmd, reply) => {
+                        publishing.next_id += 1;
+                        let id = publishing.next_id;
+                        publishing.waiting.insert(id, reply);
+                        core.dashboard_command(id, cmd);
+                    }
+                    Control::Ping(reply) => {
+                        let _ = reply.send(());
+                    }
+                }
+            }
+            _ = sleep_until(deadline), if deadline.is_some() => {
+                core.set_wall(SystemTime::now());
+                core.timer(Instant::now());
+            }
         }
         flush(&mut core, &link, &client, &done_tx, &mut publishing).await;
     };
@@ -354,12 +479,29 @@ async fn resync(core: &mut Core, client: &Client) {
 pub const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 
 /// How publishing goes, across flushes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Publishing {
     /// Publications that could not be queued.
     errors: u64,
     /// The last one waited [`PUBLISH_WAIT`] in vain: fail fast until one goes through.
     stalled: bool,
+    /// The dashboard pages' live updates.
+    ui: broadcast::Sender<Arc<str>>,
+    /// Dashboard commands waiting for their answer, by id.
+    waiting: HashMap<u64, oneshot::Sender<Reply>>,
+    next_id: u64,
+}
+
+impl Default for Publishing {
+    fn default() -> Self {
+        Publishing {
+            errors: 0,
+            stalled: false,
+            ui: broadcast::channel(1).0,
+            waiting: HashMap::new(),
+            next_id: 0,
+        }
+    }
 }
 
 /// Publishes what the core produced and starts the jobs it asked for.
@@ -367,11 +509,28 @@ async fn flush(
     core: &mut Core,
     link: &Link,
     client: &Client,
-    done: &mpsc::UnboundedSender<(Job, JobResult)>,
+    done: &mpsc::UnboundedSender<(Job, JobResult, Duration)>,
     publishing: &mut Publishing,
 ) {
-    let Output { publish, jobs } = core.take();
-    let Publishing { errors, stalled } = publishing;
+    // Live dashboard messages only while a page is open.
+    core.set_watching(publishing.ui.receiver_count() > 0);
+    let Output {
+        publish,
+        jobs,
+        replies,
+        ui,
+    } = core.take();
+    for m in ui {
+        let _ = publishing.ui.send(Arc::from(m));
+    }
+    for (id, reply) in replies {
+        if let Some(w) = publishing.waiting.remove(&id) {
+            let _ = w.send(reply);
+        }
+    }
+    let Publishing {
+        errors, stalled, ..
+    } = publishing;
     for p in publish {
         // Once a wait ran out, the broker is not taking messages: fail fast until one goes
         // through again, rather than waiting for every message.
@@ -396,8 +555,9 @@ async fn flush(
         let link = link.clone();
         let done = done.clone();
         tokio::spawn(async move {
+            let started = Instant::now();
             let result = run_job(&client, &link, &job).await;
-            let _ = done.send((job, result));
+            let _ = done.send((job, result, started.elapsed()));
         });
     }
 }
@@ -408,6 +568,16 @@ async fn run_job(client: &Client, link: &Link, job: &Job) -> JobResult {
     match job {
         Job::Write { sid, props, .. } => match client.write(sid, props.clone()).await {
             Ok(_) => JobResult::Done,
+            Err(e @ ClientError::InvalidKey { .. }) => {
+                let gateway = match &e {
+                    ClientError::InvalidKey { gateway, .. } => gateway.clone(),
+                    _ => sid.clone(),
+                };
+                JobResult::InvalidKey {
+                    gateway,
+                    message: e.to_string(),
+                }
+            }
             Err(e) => failed(e),
         },
         Job::Read { sid, .. } => match client.read(sid).await {

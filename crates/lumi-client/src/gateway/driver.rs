@@ -117,6 +117,10 @@ struct Gw {
     /// `None` until the session says online or offline.
     online: Option<bool>,
     last_heartbeat: Option<Instant>,
+    /// When the session last took a fresh token (heartbeat or `get_id_list`).
+    token_at: Option<Instant>,
+    /// Datagrams received from its address (or heartbeats with its sid).
+    datagrams: u64,
     pending: HashMap<RequestId, Pending>,
     status: RegistryStatus,
     loading: Loading,
@@ -632,6 +636,7 @@ impl Driver {
                 Message::Heartbeat(m) if m.token.is_some() => match self.gw_index(&m.sid) {
                     Some(i) if self.gws[i].addr.ip() == from.ip() => {
                         self.gws[i].last_heartbeat = Some(now);
+                        self.gws[i].datagrams += 1;
                         self.hints.retain(|h| h.sid != m.sid);
                         self.gws[i]
                             .session
@@ -648,16 +653,22 @@ impl Driver {
             }
         }
         match self.gw_by_ip(from.ip()) {
-            Some(i) => self.gws[i]
-                .session
-                .handle_datagram(std_now(now), from, bytes),
+            Some(i) => {
+                self.gws[i].datagrams += 1;
+                self.gws[i]
+                    .session
+                    .handle_datagram(std_now(now), from, bytes)
+            }
             None => {
                 let (reason, cmd) = match &decoded {
                     Ok(d) => (
                         DropReason::Foreign,
                         d.message.cmd(d.version.unwrap_or(ProtoVersion::V1)),
                     ),
-                    Err(_) => (DropReason::Undecodable, ""),
+                    Err(e) => {
+                        self.stats.decode_errors.count(e);
+                        (DropReason::Undecodable, "")
+                    }
                 };
                 self.dropped(now, reason, from, cmd);
             }
@@ -888,6 +899,8 @@ impl Driver {
             session: GatewaySession::new(scfg, std_now(now)),
             online: None,
             last_heartbeat: None,
+            token_at: None,
+            datagrams: 0,
             pending: HashMap::new(),
             status: if load {
                 RegistryStatus::Loading
@@ -1020,6 +1033,7 @@ impl Driver {
                 });
             }
             SessionEvent::TokenRefreshed { source } => {
+                self.gws[i].token_at = Some(now);
                 let origin = match source {
                     TokenSource::Heartbeat => TokenOrigin::Heartbeat,
                     _ => TokenOrigin::IdList,
@@ -1040,6 +1054,7 @@ impl Driver {
             }
             SessionEvent::Undecodable { from, error } => {
                 tracing::debug!(%gateway, %from, "undecodable datagram: {error}");
+                self.stats.decode_errors.count(&error);
                 self.dropped(now, DropReason::Undecodable, from, "");
             }
             _ => {}
@@ -1311,6 +1326,8 @@ fn gateway_info(g: &Gw, now: Instant) -> GatewayInfo {
         origin: g.origin,
         online: g.online == Some(true),
         last_heartbeat: g.last_heartbeat.map(|t| now.saturating_duration_since(t)),
+        token_age: g.token_at.map(|t| now.saturating_duration_since(t)),
+        datagrams: g.datagrams,
         has_password: g.password.is_some(),
         state: g.own.state(),
         devices: g.devices.len(),

@@ -279,10 +279,51 @@ pub struct ClientStats {
     pub dropped_unmatched: u64,
     /// Datagrams that were not LAN API messages.
     pub dropped_undecodable: u64,
+    /// The undecodable datagrams by what was wrong with them.
+    pub decode_errors: DecodeErrors,
     /// Gateways known.
     pub gateways: usize,
     /// Sub-devices known.
     pub devices: usize,
+}
+
+/// Undecodable datagrams counted by [`LanError::kind`](lumi_proto::lan::LanError::kind).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeErrors([u64; lumi_proto::lan::LanError::KINDS.len()]);
+
+impl DecodeErrors {
+    /// Counts one error.
+    pub fn count(&mut self, e: &lumi_proto::lan::LanError) {
+        if let Some(n) = self.0.get_mut(e.kind_index()) {
+            *n += 1;
+        }
+    }
+
+    /// Every kind with its count (zeros included), in the order of
+    /// [`LanError::KINDS`](lumi_proto::lan::LanError::KINDS).
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        lumi_proto::lan::LanError::KINDS
+            .iter()
+            .copied()
+            .zip(self.0.iter().copied())
+    }
+
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Serialize for DecodeErrors {
+    /// `{"not_json": 2, …}`: the kinds seen, without the zeros.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, n) in self.iter().filter(|(_, n)| *n > 0) {
+            m.serialize_entry(k, &n)?;
+        }
+        m.end()
+    }
 }
 
 /// What to do with an on/off channel.

@@ -253,6 +253,12 @@ pub struct GatewayInfo {
     /// Time since its last heartbeat (`None`: none seen).
     #[serde(serialize_with = "opt_secs")]
     pub last_heartbeat: Option<Duration>,
+    /// How old its token is: time since a heartbeat or `get_id_list` brought a fresh one
+    /// (`None`: none yet). Writes are keyed with it; gateways rotate it every 10 s.
+    #[serde(serialize_with = "opt_secs")]
+    pub token_age: Option<Duration>,
+    /// Datagrams received from it.
+    pub datagrams: u64,
     /// Whether a password is configured for it (writes need one).
     pub has_password: bool,
     /// Its own typed state (light, illuminance, …).

@@ -59,3 +59,83 @@ pub enum LanError {
         cmd: String,
     },
 }
+
+impl LanError {
+    /// Every value [`LanError::kind`] returns, for counters that list each kind (metrics).
+    pub const KINDS: [&'static str; 8] = [
+        "too_large",
+        "not_utf8",
+        "not_json",
+        "missing_cmd",
+        "unknown_command",
+        "missing_field",
+        "invalid_field",
+        "both_bodies",
+    ];
+
+    /// A short, stable name of what went wrong (`not_json`, `missing_field`, …), one of
+    /// [`LanError::KINDS`]: for counting errors by kind without their details.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LanError::TooLarge { .. } => "too_large",
+            LanError::NotUtf8 { .. } => "not_utf8",
+            LanError::NotJson { .. } => "not_json",
+            LanError::MissingCmd => "missing_cmd",
+            LanError::UnknownCommand { .. } => "unknown_command",
+            LanError::MissingField { .. } => "missing_field",
+            LanError::InvalidField { .. } => "invalid_field",
+            LanError::BothBodies { .. } => "both_bodies",
+        }
+    }
+
+    /// The position of [`LanError::kind`] in [`LanError::KINDS`].
+    pub fn kind_index(&self) -> usize {
+        let k = self.kind();
+        LanError::KINDS.iter().position(|x| *x == k).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LanError;
+
+    #[test]
+    fn every_kind_is_listed_once_and_found_by_its_index() {
+        let errors = [
+            LanError::TooLarge {
+                len: 70_000,
+                max: 65_507,
+            },
+            LanError::NotUtf8 { offset: 3 },
+            LanError::NotJson { reason: "x".into() },
+            LanError::MissingCmd,
+            LanError::UnknownCommand { cmd: "x".into() },
+            LanError::MissingField {
+                cmd: "report".into(),
+                field: "sid",
+            },
+            LanError::InvalidField {
+                cmd: "report".into(),
+                field: "sid",
+                problem: "x".into(),
+            },
+            LanError::BothBodies {
+                cmd: "report".into(),
+            },
+        ];
+        assert_eq!(errors.len(), LanError::KINDS.len());
+        for (i, e) in errors.iter().enumerate() {
+            assert_eq!(e.kind_index(), i, "{e:?}");
+            assert_eq!(LanError::KINDS[i], e.kind());
+        }
+    }
+
+    #[test]
+    fn decoding_garbage_gives_the_expected_kinds() {
+        let kind = |b: &[u8]| crate::lan::decode(b).err().map(|e| e.kind());
+        assert_eq!(kind(b"\xff\xfe"), Some("not_utf8"));
+        assert_eq!(kind(b"not json"), Some("not_json"));
+        assert_eq!(kind(br#"{"sid":"158d0001c1cdfb"}"#), Some("missing_cmd"));
+        assert_eq!(kind(br#"{"cmd":"frobnicate"}"#), Some("unknown_command"));
+    }
+}

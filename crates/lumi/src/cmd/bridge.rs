@@ -28,6 +28,19 @@ pub fn run(args: BridgeArgs, g: &Global) -> anyhow::Result<()> {
             }
         }
     }
+    if let Some(listen) = &args.web_listen {
+        config.web.listen = parse_listen(listen, "--web-listen")?;
+        config.web.enabled = true;
+        if config.web.token.is_none() && !config.web.listen.ip().is_loopback() {
+            return Err(bad_input(format!(
+                "--web-listen {listen}: the dashboard can switch devices, so an address other than \
+                 loopback needs [web] token in lumi.toml (a long random secret, e.g. `openssl rand -hex 16`)"
+            )));
+        }
+    }
+    if args.no_web {
+        config.web.enabled = false;
+    }
     if args.print_config {
         if let Some(f) = &file {
             println!("# from {}", f.display());
@@ -81,6 +94,19 @@ pub fn announce(bridge: &Bridge, config: &Config, interface: &str) {
             String::new()
         }
     );
+    if let Some(web) = bridge.web_addr() {
+        let shown = if web.ip().is_unspecified() {
+            format!("http://<this host>:{}/", web.port())
+        } else {
+            format!("http://{web}/")
+        };
+        let token = if config.web.token.is_some() {
+            " (with ?token=<web.token> the first time)"
+        } else {
+            ""
+        };
+        eprintln!("dashboard on {shown}{token}, Prometheus metrics on {shown}metrics");
+    }
 }
 
 /// lumi.toml (the same file the other commands read) with the global options on top.

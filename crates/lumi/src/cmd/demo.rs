@@ -50,6 +50,12 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
             listen: parse_listen(&args.mqtt_listen, "--mqtt-listen")?,
         },
     };
+    let web_listen = parse_listen(&args.web_listen, "--web-listen")?;
+    if !web_listen.ip().is_loopback() {
+        return Err(bad_input(format!(
+            "--web-listen {web_listen}: the demo's dashboard has no token, so it listens on loopback only (e.g. 127.0.0.1:8099)"
+        )));
+    }
     let defaults = Config::default();
     let config = Config {
         password: Some(password),
@@ -57,6 +63,11 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
         mqtt: lumi_bridge::config::MqttConfig {
             broker,
             ..defaults.mqtt.clone()
+        },
+        web: lumi_bridge::config::WebConfig {
+            enabled: !args.no_web,
+            listen: web_listen,
+            token: None,
         },
         ..defaults
     };
@@ -97,6 +108,10 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
             addr.ip(),
             addr.port()
         );
+        if let Some(web) = bridge.web_addr() {
+            println!("  dashboard      http://{web}/");
+            println!("  metrics        http://{web}/metrics");
+        }
         println!("  password       {SIM_PASSWORD} (the simulated gateways' LAN password)");
         println!("Ctrl-C stops.");
         let mut events = bridge.client().subscribe();

@@ -108,18 +108,7 @@ impl Report {
     }
 }
 
-const FIX_MULTICAST: &str = "multicast from the gateway does not reach this host: put lumi on the \
-same network and interface as the gateway (--interface), let the router/switch/Wi-Fi access \
-point pass multicast (disable IGMP snooping or enable an IGMP querier; some mesh systems and \
-routers drop it), run Docker with --network host, and keep the gateway on the same VLAN";
-const FIX_LAN_OFF: &str = "enable the gateway's LAN protocol (Mi Home app: gateway > About > \
-tap the version until developer options appear > LAN communication protocol), or set a LAN key \
-over miIO with `lumi miio enable-lan IP --token T`; newer gateways (mgl03, aqhm01, mieu01) have \
-no LAN API";
-const FIX_PASSWORD: &str = "the password is the 16-character LAN key shown by the Mi Home app \
-(gateway > About > LAN communication protocol; copy it exactly, case matters) or set with \
-`lumi miio enable-lan`; give it with --password, LUMI_PASSWORD or lumi.toml ([[gateway]] \
-password for several gateways)";
+use lumi_client::diagnosis::{FIX_INTERFACE, FIX_LAN_OFF, FIX_MULTICAST, FIX_PASSWORD};
 
 pub fn run(args: DoctorArgs, g: &Global) -> anyhow::Result<()> {
     let listen =
@@ -319,7 +308,9 @@ async fn check_interface(
             Status::Warn,
             subject.clone(),
             format!("no gateway answered whois within {}", secs(window)),
-            Some(format!("{FIX_MULTICAST}; or {FIX_LAN_OFF}")),
+            Some(format!(
+                "{FIX_LAN_OFF}; or {FIX_INTERFACE}; or {FIX_MULTICAST}"
+            )),
         );
     } else {
         let list: Vec<String> = found

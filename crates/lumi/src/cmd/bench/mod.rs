@@ -355,7 +355,8 @@ async fn bench(b: BenchRun<'_>) -> anyhow::Result<Report> {
     std::fs::write(
         &config,
         format!(
-            "interface = \"{}\"\n[mqtt]\nqos = {}\n[bridge]\nbase_topic = \"{BASE_TOPIC}\"\n",
+            // No dashboard: the bench measures the MQTT path, and must not take its port.
+            "interface = \"{}\"\n[mqtt]\nqos = {}\n[bridge]\nbase_topic = \"{BASE_TOPIC}\"\n[web]\nenabled = false\n",
             b.interface, args.qos
         ),
     )?;
