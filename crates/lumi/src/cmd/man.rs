@@ -67,6 +67,7 @@ fn render(man: &clap_mangen::Man, parent: Option<&str>) -> anyhow::Result<Vec<u8
         );
     }
     if let Some(parent) = parent {
+        let parent = parent.replace('-', "\\-");
         text.push_str(&format!(".SH \"SEE ALSO\"\n\\fB{parent}\\fR(1)\n"));
     }
     Ok(text.into_bytes())
