@@ -87,7 +87,12 @@ pub enum Command {
     /// will), `lumi/bridge/devices` and `lumi/bridge/event`; takes commands on `lumi/<name>/set`,
     /// `…/get` and `lumi/bridge/request/<name>` (permit_join, remove, rename, read, health).
     /// Settings come from lumi.toml (see the README's configuration section). Without
-    /// mqtt.url (or --mqtt) it runs its own broker on 127.0.0.1:1883. Runs until Ctrl-C.
+    /// mqtt.url (or --mqtt) it runs its own broker on 127.0.0.1:1883. Runs until Ctrl-C or
+    /// SIGTERM.
+    ///
+    /// Under systemd (`Type=notify`, NOTIFY_SOCKET set) it reports READY=1 once it runs, a
+    /// STATUS line, STOPPING=1, and with WatchdogSec= pings the watchdog while its LAN client
+    /// answers (packaging/lumi.service).
     #[command(after_help = "Examples:
   lumi bridge --print-config                        # the effective configuration, secrets redacted
   lumi bridge --interface eth0 --mqtt mqtt://192.168.1.2:1883

@@ -333,7 +333,7 @@ mod tests {
         let flaky = watchdog(&n, every, || {
             let r = round.fetch_add(1, Ordering::Relaxed);
             async move {
-                if r % 2 == 0 {
+                if r.is_multiple_of(2) {
                     Ok(())
                 } else {
                     Err("busy".to_owned())

@@ -229,6 +229,15 @@ async fn next(sock: &tokio::net::UnixDatagram, within: Duration) -> Option<Strin
     Some(String::from_utf8(buf[..n].to_vec()).unwrap())
 }
 
+/// What a child that went wrong printed: it is killed first.
+fn kill_and_output(child: std::process::Child) -> String {
+    let _ = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    format!("{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr))
+}
+
 /// A child's output, or None (and the child killed) when it does not exit within `within`.
 async fn exit_within(child: std::process::Child, within: Duration) -> Option<Output> {
     let pid = child.id();
@@ -287,8 +296,7 @@ async fn bridge_tells_systemd_ready_watchdog_and_stopping() {
 
     // READY=1 first, with what runs where.
     let Some(ready) = next(&manager, Duration::from_secs(20)).await else {
-        let out = exit_within(child, Duration::ZERO).await;
-        panic!("no READY=1 within 20 s: {out:?}");
+        panic!("no READY=1 within 20 s: {}", kill_and_output(child));
     };
     let lines: Vec<&str> = ready.lines().collect();
     assert_eq!(lines.first(), Some(&"READY=1"), "{ready:?}");
@@ -308,8 +316,10 @@ async fn bridge_tells_systemd_ready_watchdog_and_stopping() {
             Some(m) if m == "WATCHDOG=1" => pings += 1,
             Some(m) => panic!("unexpected notification {m:?}"),
             None => {
-                let out = exit_within(child, Duration::ZERO).await;
-                panic!("only {pings} WATCHDOG=1 within 10 s: {out:?}");
+                panic!(
+                    "only {pings} WATCHDOG=1 within 10 s: {}",
+                    kill_and_output(child)
+                );
             }
         }
     }
