@@ -194,12 +194,16 @@ fn man_out_writes_a_page_per_subcommand() {
         "SEE ALSO its parent"
     );
 
-    // Writing again overwrites; a path that is a file is an error naming it.
-    assert!(
-        run(&["man", "--out", dir.to_str().unwrap()])
-            .status
-            .success()
-    );
+    // Writing again overwrites (and --json says what it wrote as JSON); a path that is a
+    // file is an error naming it.
+    let again: serde_json::Value = serde_json::from_str(&stdout(&run(&[
+        "--json",
+        "man",
+        "--out",
+        dir.to_str().unwrap(),
+    ])))
+    .unwrap();
+    assert_eq!(again["written"].as_array().unwrap().len(), expected.len());
     let file = dir.join("lumi.1");
     let out = run(&["man", "--out", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
@@ -388,7 +392,7 @@ async fn a_bridge_that_cannot_start_says_why_and_is_never_ready() {
 }
 
 #[test]
-fn without_notify_socket_nothing_changes_and_a_bad_one_is_only_a_warning() {
+fn a_notify_socket_that_is_no_address_is_only_a_warning() {
     // A relative NOTIFY_SOCKET is no address systemd gives: warned about, not fatal.
     let dir = temp_dir("notify-bad");
     let out = lumi()
@@ -494,6 +498,33 @@ fn systemd_unit_is_a_notify_service_with_a_watchdog_whose_command_line_lumi_acce
     let out = run(&dry);
     let printed = stdout(&out);
     assert!(printed.contains("[mqtt]"), "{printed}");
+
+    // systemd's own check of the unit (directives, values), where systemd is installed; the
+    // binary's path is this build's, since verify wants an executable there.
+    let Ok(verify) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("systemd-analyze not found: systemd's own check of lumi.service skipped");
+        return;
+    };
+    assert!(verify.status.success());
+    let dir = temp_dir("unit");
+    let unit = dir.join("lumi.service");
+    std::fs::write(
+        &unit,
+        text.replace("/usr/local/bin/lumi", env!("CARGO_BIN_EXE_lumi")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 // ---------------------------------------------------------------------------------------------
