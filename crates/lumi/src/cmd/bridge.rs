@@ -117,12 +117,9 @@ fn serve(
         tokio::select! {
             () = super::stopped(duration) => {}
             r = bridge.wait() => {
+                // It stops by itself only on an error, which `run` puts in a STATUS line.
                 if let Some(n) = notifier {
-                    let why = match &r {
-                        Ok(()) => "the bridge stopped".to_owned(),
-                        Err(e) => format!("failed: {e}"),
-                    };
-                    n.send(&format!("STOPPING=1\n{}", crate::systemd::status(&why)));
+                    n.send("STOPPING=1");
                 }
                 return r.map_err(anyhow::Error::new);
             }
