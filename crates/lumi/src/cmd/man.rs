@@ -66,6 +66,20 @@ fn render(man: &clap_mangen::Man, parent: Option<&str>) -> anyhow::Result<Vec<u8
             &format!("\n.SH {heading}\n"),
         );
     }
+    // Non-ASCII text (…, –) as roff's Unicode escapes, for formatters that take ASCII only
+    // (groff without preconv).
+    if !text.is_ascii() {
+        text = text
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    format!("\\[u{:04X}]", u32::from(c))
+                }
+            })
+            .collect();
+    }
     if let Some(parent) = parent {
         let parent = parent.replace('-', "\\-");
         text.push_str(&format!(".SH \"SEE ALSO\"\n\\fB{parent}\\fR(1)\n"));
