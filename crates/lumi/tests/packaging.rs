@@ -182,6 +182,12 @@ fn man_out_writes_a_page_per_subcommand() {
         .collect();
     assert_eq!(on_disk, expected);
     assert_eq!(printed, expected, "it says which files it wrote");
+    for page in &on_disk {
+        let bytes = std::fs::read(page).unwrap();
+        assert!(bytes.starts_with(b".ie") || bytes.starts_with(b".TH"));
+        // Plain ASCII, non-ASCII text as roff escapes: any formatter reads it.
+        assert!(bytes.is_ascii(), "{}", page.display());
+    }
     let bridge = std::fs::read_to_string(dir.join("lumi-bridge.1")).unwrap();
     assert!(bridge.contains(".TH lumi\\-bridge 1") || bridge.contains(".TH lumi-bridge 1"));
     assert!(bridge.contains(".SH SYNOPSIS") && bridge.contains("\\fBlumi bridge\\fR"));
