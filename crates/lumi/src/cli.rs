@@ -87,7 +87,12 @@ pub enum Command {
     /// will), `lumi/bridge/devices` and `lumi/bridge/event`; takes commands on `lumi/<name>/set`,
     /// `…/get` and `lumi/bridge/request/<name>` (permit_join, remove, rename, read, health).
     /// Settings come from lumi.toml (see the README's configuration section). Without
-    /// mqtt.url (or --mqtt) it runs its own broker on 127.0.0.1:1883. Runs until Ctrl-C.
+    /// mqtt.url (or --mqtt) it runs its own broker on 127.0.0.1:1883. Runs until Ctrl-C or
+    /// SIGTERM.
+    ///
+    /// Under systemd (`Type=notify`, NOTIFY_SOCKET set) it reports READY=1 once it runs, a
+    /// STATUS line, STOPPING=1, and with WatchdogSec= pings the watchdog while its LAN client
+    /// answers (packaging/lumi.service).
     #[command(after_help = "Examples:
   lumi bridge --print-config                        # the effective configuration, secrets redacted
   lumi bridge --interface eth0 --mqtt mqtt://192.168.1.2:1883
@@ -184,6 +189,57 @@ pub enum Command {
     /// Talk to miIO devices (Wi-Fi devices, and the gateways themselves) on UDP 54321:
     /// discover, info, call, token, gateway-devices, enable-lan, events (push events).
     Miio(crate::cmd::miio::MiioArgs),
+    /// Print a shell completion script for lumi (bash, zsh, fish, elvish or powershell).
+    ///
+    /// The script completes subcommands, options and their fixed values; it is printed to
+    /// standard output: save it where your shell looks for completions (examples below), or
+    /// load it from your shell's startup file.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print lumi's manual page (roff), or write one page per subcommand with --out.
+    ///
+    /// Without --out: the main page, lumi(1), on standard output. With --out DIR: lumi.1 and
+    /// a page for every subcommand (lumi-bridge.1, lumi-miio-discover.1, …) in DIR, created
+    /// if missing; prints the files it wrote.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash  (needs the bash-completion package; loaded on first use of `lumi`):
+          mkdir -p ~/.local/share/bash-completion/completions
+          lumi completions bash > ~/.local/share/bash-completion/completions/lumi
+        for every user: lumi completions bash | sudo tee /usr/share/bash-completion/completions/lumi
+        or just this shell: source <(lumi completions bash)
+  zsh   (a directory on $fpath, before compinit in ~/.zshrc: fpath=(~/.zfunc $fpath)):
+          mkdir -p ~/.zfunc && lumi completions zsh > ~/.zfunc/_lumi
+  fish:   lumi completions fish > ~/.config/fish/completions/lumi.fish
+  elvish: lumi completions elvish > ~/.config/elvish/lib/lumi.elv   and `use lumi` in rc.elv
+  powershell: lumi completions powershell | Out-String | Invoke-Expression   (in $PROFILE)
+
+Open a new shell afterwards. Generate the script again after upgrading lumi.";
+
+const MAN_HELP: &str = "\
+Examples:
+  lumi man | man -l -                                   # read it now
+  lumi man --out ~/.local/share/man/man1                # then: man lumi, man lumi-bridge
+  sudo lumi man --out /usr/local/share/man/man1 && sudo mandb
+  man -l ~/.local/share/man/man1/lumi-bridge.1          # one page, without installing";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write lumi.1 and one page per subcommand into this directory (created if missing)
+    /// instead of printing lumi.1.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod cli;
 mod cmd;
 mod exit;
 mod settings;
+mod systemd;
 
 use clap::Parser;
 

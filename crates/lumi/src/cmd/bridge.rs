@@ -13,6 +13,27 @@ use crate::exit::bad_input;
 use crate::settings;
 
 pub fn run(args: BridgeArgs, g: &Global) -> anyhow::Result<()> {
+    // Under systemd (`Type=notify`, packaging/lumi.service) every failure, a bad
+    // configuration included, is shown by `systemctl status` too.
+    let notifier = match crate::systemd::Notifier::from_env() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!("not notifying systemd: {e}");
+            None
+        }
+    };
+    let r = configure_and_serve(args, g, notifier.as_ref());
+    if let (Err(e), Some(n)) = (&r, &notifier) {
+        n.send(&crate::systemd::status(&format!("failed: {e:#}")));
+    }
+    r
+}
+
+fn configure_and_serve(
+    args: BridgeArgs,
+    g: &Global,
+    notifier: Option<&crate::systemd::Notifier>,
+) -> anyhow::Result<()> {
     let (mut config, file) = load(g)?;
     if let Some(url) = &args.mqtt {
         config.mqtt.broker = Broker::External(parse_url(url, "--mqtt")?);
@@ -53,6 +74,26 @@ pub fn run(args: BridgeArgs, g: &Global) -> anyhow::Result<()> {
         .as_deref()
         .map(|d| settings::parse_duration(d).map_err(|e| bad_input(format!("--duration: {e}"))))
         .transpose()?;
+    serve(&config, g, duration, notifier)
+}
+
+/// Runs the bridge until Ctrl-C, SIGTERM or `duration`, telling systemd how it goes when
+/// `notifier` is set (`crate::systemd`): `READY=1` once it runs, `WATCHDOG=1` while the LAN
+/// client answers, `STOPPING=1` when it stops.
+fn serve(
+    config: &Config,
+    g: &Global,
+    duration: Option<std::time::Duration>,
+    notifier: Option<&crate::systemd::Notifier>,
+) -> anyhow::Result<()> {
+    let watchdog = match notifier.map(|_| crate::systemd::watchdog_interval()) {
+        Some(Ok(w)) => w,
+        Some(Err(e)) => {
+            tracing::warn!("systemd watchdog off: {e}");
+            None
+        }
+        None => None,
+    };
     let lan = super::lan::resolve(g)?;
     let rt = super::lan::runtime()?;
     rt.block_on(async move {
@@ -61,10 +102,47 @@ pub fn run(args: BridgeArgs, g: &Global) -> anyhow::Result<()> {
             net: lan.net,
         })
         .await?;
-        announce(&bridge, &config, &lan.net.interface.to_string());
+        let interface = lan.net.interface.to_string();
+        announce(&bridge, config, &interface);
+        if let Some(n) = notifier {
+            n.send(&format!(
+                "READY=1\n{}",
+                crate::systemd::status(&format!(
+                    "bridging gateways on interface {interface} to MQTT {}",
+                    broker_text(&bridge, config)
+                ))
+            ));
+        }
+        // Liveness: the LAN client's driver task answers (`stats` round-trips through it).
+        let client = bridge.client().clone();
+        let watchdog = async {
+            match (notifier, watchdog) {
+                (Some(n), Some(every)) => {
+                    crate::systemd::watchdog(n, every, || {
+                        let client = client.clone();
+                        async move { client.stats().await.map(drop).map_err(|e| e.to_string()) }
+                    })
+                    .await;
+                }
+                _ => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = super::stopped(duration) => {}
-            r = bridge.wait() => return r.map_err(anyhow::Error::new),
+            r = bridge.wait() => {
+                // It stops by itself only on an error, which `run` puts in a STATUS line.
+                if let Some(n) = notifier {
+                    n.send("STOPPING=1");
+                }
+                return r.map_err(anyhow::Error::new);
+            }
+            () = watchdog => {}
+        }
+        if let Some(n) = notifier {
+            n.send(&format!(
+                "STOPPING=1\n{}",
+                crate::systemd::status("stopping: publishing offline and disconnecting")
+            ));
         }
         tracing::info!("stopping: publishing offline and disconnecting");
         bridge.stop().await.map_err(anyhow::Error::new)
@@ -73,17 +151,10 @@ pub fn run(args: BridgeArgs, g: &Global) -> anyhow::Result<()> {
 
 /// What the operator sees at start (stderr, so stdout stays clean for scripts).
 pub fn announce(bridge: &Bridge, config: &Config, interface: &str) {
-    let broker = if bridge.embedded_broker() {
-        format!("embedded broker on mqtt://{}", bridge.mqtt_addr())
-    } else {
-        match &config.mqtt.broker {
-            Broker::External(url) => url.to_string(),
-            _ => bridge.mqtt_addr().to_string(),
-        }
-    };
     eprintln!(
-        "lumi bridge {}: gateways on interface {interface}, MQTT {broker}, topics {}/…{}",
+        "lumi bridge {}: gateways on interface {interface}, MQTT {}, topics {}/…{}",
         env!("CARGO_PKG_VERSION"),
+        broker_text(bridge, config),
         config.bridge.base_topic,
         if config.homeassistant.enabled {
             format!(
@@ -106,6 +177,18 @@ pub fn announce(bridge: &Bridge, config: &Config, interface: &str) {
             ""
         };
         eprintln!("dashboard on {shown}{token}, Prometheus metrics on {shown}metrics");
+    }
+}
+
+/// Which broker the bridge talks to, for people (no credentials: URLs carry none).
+fn broker_text(bridge: &Bridge, config: &Config) -> String {
+    if bridge.embedded_broker() {
+        format!("embedded broker on mqtt://{}", bridge.mqtt_addr())
+    } else {
+        match &config.mqtt.broker {
+            Broker::External(url) => url.to_string(),
+            _ => bridge.mqtt_addr().to_string(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bridge;
+mod completions;
 pub mod control;
 mod decode;
 mod demo;
@@ -12,6 +13,7 @@ mod key;
 mod lan;
 pub mod light;
 mod listen;
+mod man;
 pub mod miio;
 pub mod pair;
 mod read;
@@ -44,6 +46,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pair(args) => pair::pair(args, g),
         Command::Unpair(args) => pair::unpair(args, g),
         Command::Doctor(args) => doctor::run(args, g),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args, g),
     }
 }
 

@@ -374,7 +374,11 @@ async fn bench(b: BenchRun<'_>) -> anyhow::Result<Report> {
     cmd.env_remove("LUMI_CONFIG")
         .env_remove("LUMI_PASSWORD")
         .env_remove("LUMI_INTERFACE")
-        .env_remove("LUMI_MQTT_URL");
+        .env_remove("LUMI_MQTT_URL")
+        // Under systemd, the measured bridge must not speak for this process.
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID");
     if std::env::var_os("LUMI_LOG").is_none() {
         cmd.env("LUMI_LOG", "warn");
     }
