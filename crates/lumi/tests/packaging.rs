@@ -292,6 +292,7 @@ async fn bridge_tells_systemd_ready_watchdog_and_stopping() {
     let mqtt_port = free_tcp_port();
     let child = lumi()
         .args(["bridge", "--interface", "127.0.0.1"])
+        .args(["--web-listen", "127.0.0.1:0"])
         .args(["--mqtt-listen", &format!("127.0.0.1:{mqtt_port}")])
         .args(["--discovery-port", &discovery_port.to_string()])
         .args(["--report-port", &report_port.to_string()])
@@ -372,6 +373,7 @@ async fn a_bridge_that_cannot_start_says_why_and_is_never_ready() {
     let manager = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
     let out = lumi()
         .args(["bridge", "--interface", "127.0.0.1"])
+        .args(["--web-listen", "127.0.0.1:0"])
         .args(["--mqtt-listen", &format!("127.0.0.1:{port}")])
         .args(["--discovery-port", &free_udp_port().to_string()])
         .args(["--report-port", &free_udp_port().to_string()])
@@ -403,6 +405,7 @@ fn a_notify_socket_that_is_no_address_is_only_a_warning() {
     let dir = temp_dir("notify-bad");
     let out = lumi()
         .args(["bridge", "--interface", "127.0.0.1"])
+        .args(["--web-listen", "127.0.0.1:0"])
         .args(["--mqtt-listen", &format!("127.0.0.1:{}", free_tcp_port())])
         .args(["--discovery-port", &free_udp_port().to_string()])
         .args(["--report-port", &free_udp_port().to_string()])

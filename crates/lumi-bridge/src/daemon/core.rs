@@ -199,6 +199,8 @@ struct Gw {
     token_at: Option<SystemTime>,
     /// Its last write was refused with "Invalid key" (cleared by a write that succeeds).
     invalid_key: bool,
+    /// When the bridge first heard of it (`None`: from a test without a clock).
+    found_at: Option<SystemTime>,
 }
 
 impl Gw {
@@ -211,6 +213,7 @@ impl Gw {
             heartbeat_at: None,
             token_at: None,
             invalid_key: false,
+            found_at: None,
         }
     }
 }
@@ -493,6 +496,7 @@ impl Core {
                     .entry(gateway.clone())
                     .or_insert_with(|| Gw::new(*version, *addr));
                 gw.addr = *addr;
+                gw.found_at.get_or_insert(wall);
                 if version.is_some() {
                     gw.version = *version;
                 }
@@ -590,6 +594,7 @@ impl Core {
                 .gateways
                 .entry(g.sid.clone())
                 .or_insert_with(|| Gw::new(g.version, g.addr));
+            gw.found_at.get_or_insert(wall);
             if gw.heartbeat_at.is_none() {
                 gw.heartbeat_at = g.last_heartbeat.and_then(|ago| wall.checked_sub(ago));
             }

@@ -37,6 +37,9 @@ pub const LOG_CAPACITY: usize = 200;
 
 /// How long after start an empty gateway list is still "searching" rather than a problem.
 const SEARCH_GRACE: Duration = Duration::from_secs(10);
+/// How long after a gateway is found its first heartbeat may take before "multicast does not
+/// arrive" is a problem: gateways send one every 10 s; two missed are no accident.
+pub const HEARTBEAT_GRACE: Duration = Duration::from_secs(25);
 
 /// A command from the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,7 +249,10 @@ impl Core {
                 sid: sid.to_string(),
                 addr: g.addr.to_string(),
                 online: g.online,
-                heartbeat_seen: g.heartbeat_at.is_some(),
+                // Not a problem until the first heartbeat is overdue.
+                heartbeat_seen: g.heartbeat_at.is_some()
+                    || g.found_at
+                        .is_none_or(|t| wall.duration_since(t).is_ok_and(|d| d < HEARTBEAT_GRACE)),
                 has_password: self.has_password(sid, g.addr),
                 invalid_key: g.invalid_key,
             })

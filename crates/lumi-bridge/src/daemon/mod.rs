@@ -65,7 +65,7 @@ pub enum BridgeError {
     #[error("MQTT: {0}")]
     Link(#[from] LinkError),
     /// The web dashboard could not start.
-    #[error("{0}")]
+    #[error(transparent)]
     Web(#[from] crate::web::WebError),
     /// The client or the link stopped unexpectedly.
     #[error("the bridge stopped: {0}")]
@@ -84,6 +84,26 @@ pub enum Control {
     Command(DashboardCommand, oneshot::Sender<Reply>),
     /// Answered at once: the daemon task is alive (systemd's watchdog, `/healthz`).
     Ping(oneshot::Sender<()>),
+}
+
+/// Checks that the bridge's tasks answer (see [`Bridge::liveness`]).
+#[derive(Debug, Clone)]
+pub struct Liveness {
+    control: mpsc::Sender<Control>,
+    client: Client,
+}
+
+impl Liveness {
+    /// True when both the daemon task and the LAN client's driver answer within `within`.
+    pub async fn check(&self, within: Duration) -> bool {
+        let asked = async {
+            let (tx, rx) = oneshot::channel();
+            self.control.send(Control::Ping(tx)).await.ok()?;
+            rx.await.ok()?;
+            self.client.stats().await.ok()
+        };
+        matches!(tokio::time::timeout(within, asked).await, Ok(Some(_)))
+    }
 }
 
 /// Requests waiting for the daemon task, at most (the web server waits for room).
@@ -281,12 +301,15 @@ impl Bridge {
     /// True when the daemon task answers within `within`: it is not stuck (for systemd's
     /// watchdog).
     pub async fn ping(&self, within: Duration) -> bool {
-        let (tx, rx) = oneshot::channel();
-        let asked = async {
-            self.control.send(Control::Ping(tx)).await.ok()?;
-            rx.await.ok()
-        };
-        matches!(tokio::time::timeout(within, asked).await, Ok(Some(())))
+        self.liveness().check(within).await
+    }
+
+    /// A handle that checks the daemon task is alive, usable while [`Bridge::wait`] runs.
+    pub fn liveness(&self) -> Liveness {
+        Liveness {
+            control: self.control.clone(),
+            client: self.client.clone(),
+        }
     }
 
     /// Waits until the daemon stops by itself (it only does on an error).

@@ -68,16 +68,16 @@ const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
 pub enum WebError {
     /// The address is taken or cannot be bound.
     #[error(
-        "cannot serve the dashboard on {addr}: {source}; choose another address with \
+        "cannot serve the dashboard on {addr}: {error}; choose another address with \
          [web] listen = \"127.0.0.1:8100\" in lumi.toml (or --web-listen), or turn it off \
          with [web] enabled = false"
     )]
     Bind {
         /// The address.
         addr: SocketAddr,
-        /// What the OS said.
-        #[source]
-        source: std::io::Error,
+        /// What the OS said (in the message, so not a `source` as well: a chain printed
+        /// whole would say it twice).
+        error: std::io::Error,
     },
 }
 
@@ -101,9 +101,9 @@ pub struct WebServer {
 impl WebServer {
     /// Binds `config.listen` and serves on the current runtime.
     pub(crate) fn start(config: &WebConfig, handles: Handles) -> Result<WebServer, WebError> {
-        let bind = |source| WebError::Bind {
+        let bind = |error| WebError::Bind {
             addr: config.listen,
-            source,
+            error,
         };
         let std = std::net::TcpListener::bind(config.listen).map_err(bind)?;
         std.set_nonblocking(true).map_err(bind)?;

@@ -113,14 +113,21 @@ fn serve(
                 ))
             ));
         }
-        // Liveness: the LAN client's driver task answers (`stats` round-trips through it).
-        let client = bridge.client().clone();
+        // Liveness: the daemon task and the LAN client's driver both answer.
+        let liveness = bridge.liveness();
         let watchdog = async {
             match (notifier, watchdog) {
                 (Some(n), Some(every)) => {
                     crate::systemd::watchdog(n, every, || {
-                        let client = client.clone();
-                        async move { client.stats().await.map(drop).map_err(|e| e.to_string()) }
+                        let liveness = liveness.clone();
+                        async move {
+                            if liveness.check(every).await {
+                                Ok(())
+                            } else {
+                                Err("the bridge's daemon task or LAN client did not answer"
+                                    .to_owned())
+                            }
+                        }
                     })
                     .await;
                 }

@@ -24,6 +24,8 @@ function h(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') el.className = v;
+    // Through the CSSOM: the page's content security policy forbids style attributes.
+    else if (k === 'style') Object.assign(el.style, v);
     else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
@@ -98,11 +100,21 @@ const UNITS = {
   energy: 'kWh', illuminance: 'lx', level: '%', brightness: '', volume: '%',
 };
 
+// Booleans that read better as words (the raw value stays in data-value).
+const WORDS = {
+  contact: ['closed', 'open'],
+  occupancy: ['motion', 'no motion'],
+  water_leak: ['leak', 'dry'],
+  alarm: ['ALARM', 'quiet'],
+  in_use: ['in use', 'idle'],
+};
+
 function valueNode(key, v) {
   if (v === null || v === undefined) return '—';
+  if (typeof v === 'boolean' && WORDS[key]) return WORDS[key][v ? 0 : 1];
   if (typeof v === 'object' && 'r' in v && 'g' in v && 'b' in v) {
     const hex = toHex(v);
-    return h('span', {}, h('span', { class: 'swatch', style: `background:${hex}` }), hex);
+    return h('span', {}, h('span', { class: 'swatch', style: { backgroundColor: hex } }), hex);
   }
   if (typeof v === 'object') return JSON.stringify(v);
   const unit = UNITS[key];
@@ -143,7 +155,7 @@ function controlsFor(d) {
         oninput: (e) => { out.textContent = e.currentTarget.value; },
         onchange: (e) => post(setUrl(d.sid), { [c.property]: Number(e.currentTarget.value) }),
       });
-      box.append(h('label', {}, label, input, out));
+      box.append(h('span', { class: 'ctl' }, h('label', {}, label, input, out)));
     } else if (c.control === 'color') {
       const v = current && typeof current === 'object' ? toHex(current) : '#ffffff';
       box.append(h('label', {}, label, h('input', {
@@ -158,9 +170,10 @@ function controlsFor(d) {
         type: 'range', min: vol.min, max: vol.max, value: 30, 'data-control': 'volume',
         'aria-label': `volume of ${d.name}`,
       }) : null;
-      box.append(h('label', {}, 'sound', sel));
-      if (volInput) box.append(h('label', {}, 'volume', volInput));
-      box.append(h('button', {
+      const group = h('span', { class: 'ctl' }, h('label', {}, 'sound', sel));
+      if (volInput) group.append(h('label', {}, 'volume', volInput));
+      box.append(group);
+      group.append(h('button', {
         'data-control': 'play',
         onclick: (e) => {
           const body = { sound: sel.value };
@@ -169,15 +182,17 @@ function controlsFor(d) {
         },
       }, 'Play'));
       if (c.options.includes('stop')) {
-        box.append(h('button', {
+        group.append(h('button', {
           'data-control': 'stop',
           onclick: (e) => post(setUrl(d.sid), { sound: 'stop' }, e.currentTarget),
         }, 'Stop'));
       }
     } else if (c.control === 'select') {
       if (c.options.length <= 4) {
+        const group = h('span', { class: 'ctl' });
+        box.append(group);
         for (const o of c.options) {
-          box.append(h('button', {
+          group.append(h('button', {
             'data-control': `${c.property}:${o}`, 'aria-pressed': current === o ? 'true' : 'false',
             onclick: (e) => post(setUrl(d.sid), { [c.property]: o }, e.currentTarget),
           }, `${label}: ${o}`));
@@ -185,9 +200,10 @@ function controlsFor(d) {
       } else {
         const sel = h('select', { 'data-control': c.property, 'aria-label': `${label} of ${d.name}` },
           c.options.map((o) => h('option', { value: o, selected: current === o }, o.replace(/_/g, ' '))));
-        box.append(h('label', {}, label, sel), h('button', {
+        box.append(h('span', { class: 'ctl' }, h('label', {}, label, sel), h('button', {
+          'aria-label': `set ${label} of ${d.name}`,
           onclick: (e) => post(setUrl(d.sid), { [c.property]: sel.value }, e.currentTarget),
-        }, 'Set'));
+        }, 'Set')));
       }
     }
   }
@@ -200,7 +216,8 @@ function props(d, skip) {
   const dl = h('dl', { class: 'props' });
   for (const [k, v] of Object.entries(d.state || {})) {
     if (skip.includes(k)) continue;
-    dl.append(h('dt', {}, k.replace(/_/g, ' ')), h('dd', { 'data-prop': k }, valueNode(k, v)));
+    dl.append(h('dt', {}, k.replace(/_/g, ' ')),
+      h('dd', { 'data-prop': k, 'data-value': JSON.stringify(v) }, valueNode(k, v)));
   }
   return dl;
 }
@@ -217,7 +234,7 @@ function deviceCard(d) {
         d.online ? 'online' : 'offline'),
       battery !== null ? h('div', {}, h('span', {
         class: `badge ${battery <= 20 ? 'battery-low' : 'battery'}`, title: 'battery',
-      }, `🔋 ${battery} %`)) : null));
+      }, `battery ${battery} %`)) : null));
   return h('article', { class: 'card device', 'data-sid': d.sid, 'aria-label': d.name },
     head,
     props(d, ['battery', 'state_color_mode', 'color_mode']),
