@@ -222,15 +222,19 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).map_err(|e| bad_input(format!("config file {}: {e}", path.display())))
 }
 
-/// Passwords and tokens in a file anyone on the machine can read deserve a warning.
-fn warn_if_world_readable(path: &Path, text: &str) {
+/// Passwords and tokens in a file anyone on the machine can read deserve a warning (once per
+/// process: `lumi bridge` reads the file twice).
+pub(crate) fn warn_if_world_readable(path: &Path, text: &str) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static WARNED: AtomicBool = AtomicBool::new(false);
         let secret = text.contains("password") || text.contains("token");
         if let Ok(meta) = std::fs::metadata(path)
             && secret
             && meta.permissions().mode() & 0o004 != 0
+            && !WARNED.swap(true, Ordering::Relaxed)
         {
             tracing::warn!(
                 "config file {} holds passwords or tokens and is readable by every user; run: chmod 600 {}",

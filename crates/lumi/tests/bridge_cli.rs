@@ -154,7 +154,7 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
     loop {
         match rx.recv_timeout(Duration::from_secs(20)) {
             Ok(line) => {
-                let ready = line.contains("MQTT broker");
+                let ready = line.contains("dashboard");
                 printed.push(line);
                 if ready {
                     break;
@@ -171,6 +171,18 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
             .iter()
             .any(|l| l.contains(&format!("mqtt://127.0.0.1:{port}"))),
         "{printed:?}"
+    );
+    // The dashboard, on the address it printed.
+    let dashboard = printed
+        .iter()
+        .find_map(|l| l.split_once("dashboard")?.1.trim().strip_prefix("http://"))
+        .and_then(|a| a.trim_end_matches('/').parse::<SocketAddr>().ok())
+        .unwrap_or_else(|| panic!("no dashboard address in {printed:?}"));
+    assert!(dashboard.ip().is_loopback());
+    let page = http_get(dashboard, "/");
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("/app.js"),
+        "{page}"
     );
     let sub = Subscriber::connect(addr, &["lumi/#", "homeassistant/#"]).await;
     // Every device of the simulated house is listed (two gateways + one of every kind).
@@ -189,6 +201,11 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
         let _ = child.kill();
         panic!("no device list from the demo");
     }
+    let state = http_get(dashboard, "/api/state");
+    let body = state.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {state}"));
+    assert!(v["devices"].as_array().unwrap().len() >= 10, "{v}");
+    assert_eq!(v["gateways"].as_array().unwrap().len(), 2, "{v}");
     // Random events flow through to MQTT.
     let states_before = sub.messages().len();
     let more = sub
@@ -218,4 +235,44 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
     );
     // (Whether `offline` reaches a subscriber before the process, and with it the embedded
     // broker, is gone is a race; bridge_e2e checks it with a broker that outlives the bridge.)
+}
+
+#[test]
+fn a_config_with_secrets_that_anyone_can_read_gets_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = temp_file("readable", "password = \"0987654321qwerty\"\n");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = || {
+        lumi()
+            .args(["bridge", "--print-config", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("readable by every user") && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert!(!err.contains("0987654321qwerty"), "{err}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = String::from_utf8_lossy(&run().stderr).into_owned();
+    assert!(!err.contains("readable by every user"), "{err}");
+}
+
+/// A GET with `Connection: close`; the whole answer.
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }

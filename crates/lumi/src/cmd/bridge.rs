@@ -206,7 +206,12 @@ pub fn load(g: &Global) -> anyhow::Result<(Config, Option<PathBuf>)> {
         None => settings::default_config_path().filter(|p| p.is_file()),
     };
     let mut config = match &path {
-        Some(p) => Config::load(p).map_err(|e| bad_input(e.to_string()))?,
+        Some(p) => {
+            if let Ok(text) = std::fs::read_to_string(p) {
+                settings::warn_if_world_readable(p, &text);
+            }
+            Config::load(p).map_err(|e| bad_input(e.to_string()))?
+        }
         None => Config::default(),
     };
     if let Some(i) = &g.interface {
