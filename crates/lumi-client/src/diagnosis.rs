@@ -30,6 +30,11 @@ gateway's network with --interface NAME|IP (or `interface = \"eth0\"` in lumi.to
 with Docker bridges, VPNs or several networks `auto` may pick the wrong one (`lumi doctor` \
 checks each)";
 
+/// The interface lumi listens on went away (Wi-Fi reconnecting, a cable, a VPN or a Docker
+/// network restarting).
+pub const FIX_INTERFACE_DOWN: &str = "check the host's network connection (`ip addr`); if the \
+interface now has another name or address, give the new one with --interface (or `auto`)";
+
 /// A gateway is known (configured or discovered) but no password is configured for it.
 pub const FIX_NO_PASSWORD: &str = "writes (switching, light, sound, pairing) need the gateway's \
 16-character LAN password: set `password` in lumi.toml (or `[[gateway]] password` for this \
@@ -38,8 +43,9 @@ gateway), or --password / LUMI_PASSWORD";
 /// One setup problem found from what the client saw, with its fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// A stable identifier: `no_gateway`, `no_multicast`, `gateway_offline`, `no_password`,
-    /// `invalid_key`.
+    /// A stable identifier: `no_gateway`, `wrong_interface`, `no_multicast`,
+    /// `gateway_offline`, `no_password`, `invalid_key` (and, from the bridge,
+    /// `interface_down`).
     pub id: &'static str,
     /// The gateway it concerns (`None`: the setup as a whole).
     pub gateway: Option<String>,

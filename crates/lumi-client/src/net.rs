@@ -240,6 +240,39 @@ pub fn interfaces() -> Result<Vec<Interface>, NetError> {
     Ok(out)
 }
 
+/// What the client watches of its multicast interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceState {
+    /// Its name (`eth0`).
+    pub name: String,
+    /// Its index: a new one means the interface was removed and created again, which drops
+    /// every multicast membership on it.
+    pub index: Option<u32>,
+}
+
+/// The interface that has `ip`, when it exists and is not down (`None`: no interface has
+/// the address, or the one that has it is down).
+pub fn interface_state(ip: Ipv4Addr) -> Result<Option<InterfaceState>, NetError> {
+    let all = if_addrs::get_if_addrs().map_err(NetError::List)?;
+    Ok(all.into_iter().find_map(|i| match &i.addr {
+        if_addrs::IfAddr::V4(v4)
+            if v4.ip == ip
+                && !matches!(
+                    i.oper_status,
+                    if_addrs::IfOperStatus::Down
+                        | if_addrs::IfOperStatus::LowerLayerDown
+                        | if_addrs::IfOperStatus::NotPresent
+                ) =>
+        {
+            Some(InterfaceState {
+                name: i.name.clone(),
+                index: i.index,
+            })
+        }
+        _ => None,
+    }))
+}
+
 /// `eth0 192.168.1.5/24, lo 127.0.0.1/8`: for error messages.
 fn describe(list: &[Interface]) -> String {
     if list.is_empty() {

@@ -254,6 +254,8 @@ pub struct Core {
     /// The multicast interface and the broker, as the dashboard shows them.
     interface: String,
     broker: String,
+    /// The multicast interface is gone or down (since then).
+    lan_down: Option<SystemTime>,
 }
 
 /// `bridge/devices` is published at most this often: it lists every device (about 1 KB
@@ -315,6 +317,30 @@ impl Core {
             latency: Default::default(),
             interface: String::new(),
             broker: String::new(),
+            lan_down: None,
+        }
+    }
+
+    /// `bridge/state`: `{"state":"online"}`, with `"lan":"down"` and the interface while the
+    /// multicast interface is away (Home Assistant keeps reading `state`; people and
+    /// automations can read why nothing arrives).
+    fn bridge_state_payload(&self) -> String {
+        match self.lan_down {
+            None => state::ONLINE.to_owned(),
+            Some(since) => json!({
+                "state": "online",
+                "lan": "down",
+                "interface": self.interface,
+                "since": crate::time::iso8601(since),
+            })
+            .to_string(),
+        }
+    }
+
+    fn publish_bridge_state(&mut self) {
+        if self.connected {
+            let payload = self.bridge_state_payload();
+            self.publish(self.topics.bridge_state(), payload, Qos::AtLeastOnce, true);
         }
     }
 
@@ -454,7 +480,7 @@ impl Core {
         }
         self.publish(
             self.topics.bridge_state(),
-            state::ONLINE.to_owned(),
+            self.bridge_state_payload(),
             Qos::AtLeastOnce,
             true,
         );
@@ -581,6 +607,40 @@ impl Core {
                 self.publish_availability(sid);
             }
             Event::Dropped { total, .. } => self.dropped = *total,
+            Event::InterfaceDown { interface } => {
+                self.lan_down = Some(wall);
+                self.log(
+                    "error",
+                    None,
+                    format!("the network interface {interface} is gone or down: nothing can arrive from the gateways until it is back"),
+                );
+                self.publish_bridge_state();
+                let event =
+                    json!({"type": "interface_down", "data": {"interface": interface.to_string()}})
+                        .to_string();
+                self.publish(self.topics.bridge_event(), event, Qos::AtLeastOnce, false);
+                self.ui.bridge_changed();
+                self.ui.gateways_changed();
+            }
+            Event::InterfaceUp {
+                interface,
+                down_for,
+            } => {
+                self.lan_down = None;
+                self.log(
+                    "info",
+                    None,
+                    format!(
+                        "the network interface {interface} is back after {} s; listening again",
+                        down_for.as_secs()
+                    ),
+                );
+                self.publish_bridge_state();
+                let event = json!({"type": "interface_up", "data": {"interface": interface.to_string(), "down_for_s": down_for.as_secs()}}).to_string();
+                self.publish(self.topics.bridge_event(), event, Qos::AtLeastOnce, false);
+                self.ui.bridge_changed();
+                self.ui.gateways_changed();
+            }
             _ => {}
         }
     }

@@ -883,3 +883,47 @@ fn command_latency_and_gateway_availability_reach_the_metrics() {
     assert_eq!(m.devices_online, 3);
     assert!(m.mqtt_connected);
 }
+
+#[test]
+fn an_interface_outage_is_an_event_and_shows_in_bridge_state() {
+    let (mut core, now) = house();
+    let _ = core.take();
+    let ip = std::net::Ipv4Addr::new(10, 77, 0, 1);
+    core.client_event(&Event::InterfaceDown { interface: ip }, now, wall());
+    let out = core.take();
+    let state = json(find(&out, "lumi/bridge/state"));
+    assert_eq!(
+        state["state"], "online",
+        "Home Assistant keeps the entities"
+    );
+    assert_eq!(state["lan"], "down");
+    assert!(find(&out, "lumi/bridge/state").retain);
+    let event = json(find(&out, "lumi/bridge/event"));
+    assert_eq!(event["type"], "interface_down");
+    assert_eq!(event["data"]["interface"], "10.77.0.1");
+    // The dashboard explains it.
+    let snap: Value = serde_json::from_str(&core.snapshot(wall())).unwrap();
+    assert_eq!(snap["problems"][0]["id"], "interface_down");
+    // A reconnection to the broker meanwhile publishes the same state.
+    core.disconnected();
+    core.connected();
+    let out = core.take();
+    assert_eq!(json(find(&out, "lumi/bridge/state"))["lan"], "down");
+
+    core.client_event(
+        &Event::InterfaceUp {
+            interface: ip,
+            down_for: Duration::from_secs(12),
+        },
+        now,
+        wall(),
+    );
+    let out = core.take();
+    assert_eq!(
+        find(&out, "lumi/bridge/state").payload,
+        r#"{"state":"online"}"#
+    );
+    let event = json(find(&out, "lumi/bridge/event"));
+    assert_eq!(event["type"], "interface_up");
+    assert_eq!(event["data"]["down_for_s"], 12);
+}

@@ -260,7 +260,22 @@ impl Core {
         let searching = wall
             .duration_since(self.started)
             .is_ok_and(|d| d < SEARCH_GRACE);
-        diagnosis::problems(&self.interface, searching, &seen)
+        let mut problems = diagnosis::problems(&self.interface, searching, &seen);
+        if self.lan_down.is_some() {
+            problems.insert(
+                0,
+                Problem {
+                    id: "interface_down",
+                    gateway: None,
+                    message: format!(
+                        "the network interface {} is gone or down: nothing can arrive from the gateways; lumi joins again by itself when it is back",
+                        self.interface
+                    ),
+                    fix: diagnosis::FIX_INTERFACE_DOWN,
+                },
+            );
+        }
+        problems
     }
 
     fn has_password(&self, sid: &Sid, addr: std::net::SocketAddr) -> bool {
@@ -363,6 +378,7 @@ impl Core {
             "version": env!("CARGO_PKG_VERSION"),
             "started": iso8601(self.started),
             "interface": self.interface,
+            "lan_down": self.lan_down.map(iso8601),
             "mqtt": {
                 "connected": self.connected,
                 "broker": self.broker,

@@ -157,6 +157,8 @@ enum Input {
 
 /// How often a paused driver looks whether its subscribers caught up.
 const RESUME_CHECK: Duration = Duration::from_millis(1);
+/// How often the multicast interface is looked at (a `getifaddrs`: cheap).
+const INTERFACE_CHECK: Duration = Duration::from_secs(2);
 
 pub(crate) fn spawn(
     cfg: ClientConfig,
@@ -177,6 +179,11 @@ pub(crate) fn spawn(
                 source,
             })?,
         )
+    } else {
+        None
+    };
+    let iface_state = if cfg.listen {
+        net::interface_state(iface).ok().flatten()
     } else {
         None
     };
@@ -206,6 +213,11 @@ pub(crate) fn spawn(
         drops: DropLog::default(),
         avail_due: None,
         avail_rescan: true,
+        iface: Iface {
+            state: iface_state,
+            next_check: Instant::now() + INTERFACE_CHECK,
+            down_since: None,
+        },
     };
     tokio::spawn(d.run());
     Ok(())
@@ -231,6 +243,19 @@ struct Driver {
     avail_due: Option<Instant>,
     /// Recompute `avail_due` from every device before the next wait.
     avail_rescan: bool,
+    /// The multicast interface, as last seen.
+    iface: Iface,
+}
+
+/// The multicast interface, watched so that the client joins the group again when it comes
+/// back (an interface removed and created again, a Wi-Fi or VPN reconnecting, loses every
+/// membership on it: without a new join nothing would ever arrive again).
+struct Iface {
+    /// `None`: gone or down.
+    state: Option<net::InterfaceState>,
+    next_check: Instant,
+    /// When it went away (for the event when it is back).
+    down_since: Option<Instant>,
 }
 
 fn std_now(now: Instant) -> std::time::Instant {
@@ -320,6 +345,9 @@ impl Driver {
         }
         let mut next: Option<Instant> = self.avail_due;
         let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if self.cfg.listen {
+            at(self.iface.next_check);
+        }
         for g in &self.gws {
             if let Some(t) = g.session.poll_timeout() {
                 at(Instant::from_std(t));
@@ -338,6 +366,10 @@ impl Driver {
     }
 
     async fn timer(&mut self, now: Instant) {
+        if self.cfg.listen && self.iface.next_check <= now {
+            self.iface.next_check = now + INTERFACE_CHECK;
+            self.check_interface(now).await;
+        }
         if self.cfg.discover && self.whois_sent < 3 {
             let due = self.started + self.cfg.discovery_window * self.whois_sent / 3;
             if due <= now {
@@ -369,6 +401,66 @@ impl Driver {
         }
         for e in changes {
             self.emit(e);
+        }
+    }
+
+    /// Notices the interface going away and coming back; joins the group again when it is.
+    async fn check_interface(&mut self, now: Instant) {
+        let ip = self.cfg.net.interface;
+        let current = match net::interface_state(ip) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!("cannot look at the network interfaces: {e}");
+                return;
+            }
+        };
+        let replaced =
+            matches!((&self.iface.state, &current), (Some(a), Some(b)) if a.index != b.index);
+        if self.iface.state.is_some() && (current.is_none() || replaced) {
+            tracing::warn!(
+                interface = %ip,
+                "the multicast interface is gone or down: no heartbeat or report can arrive until it is back"
+            );
+            self.iface.state = None;
+            self.iface.down_since = Some(now);
+            self.emit(Event::InterfaceDown { interface: ip });
+        }
+        if self.iface.state.is_none() && current.is_some() {
+            // New sockets: the old report socket's membership, and the command socket's
+            // multicast interface, may have gone with the old interface (the kernel keeps
+            // them by interface index). Replies still on their way to the old command socket
+            // are lost; their requests time out and are retried as usual.
+            match net::report_socket(&self.cfg.net)
+                .and_then(|r| Ok((r, net::command_socket(&self.cfg.net)?)))
+            {
+                Ok((report, cmd)) => {
+                    self.report = Some(report);
+                    self.cmd = cmd;
+                    let down_for = self
+                        .iface
+                        .down_since
+                        .take()
+                        .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+                    tracing::info!(
+                        interface = %ip,
+                        "the multicast interface is back after {down_for:?}: joined {} again",
+                        self.cfg.net.group
+                    );
+                    self.iface.state = current;
+                    self.emit(Event::InterfaceUp {
+                        interface: ip,
+                        down_for,
+                    });
+                    // The gateways may have moved meanwhile: ask them where they are.
+                    if self.cfg.discover {
+                        self.send_whois(now).await;
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    interface = %ip,
+                    "the interface is back but the multicast group cannot be joined yet ({e}); trying again in {INTERFACE_CHECK:?}"
+                ),
+            }
         }
     }
 

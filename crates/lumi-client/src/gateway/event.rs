@@ -173,6 +173,21 @@ pub enum Event {
         /// Its version.
         version: ProtoVersion,
     },
+    /// The multicast interface went away or down (checked every few seconds): no heartbeat
+    /// or report can arrive until it is back.
+    InterfaceDown {
+        /// Its address (the configured interface).
+        interface: std::net::Ipv4Addr,
+    },
+    /// The interface is back (or was replaced by one with the same address); the client
+    /// joined the multicast group on it again and asked the gateways `whois`.
+    InterfaceUp {
+        /// Its address.
+        interface: std::net::Ipv4Addr,
+        /// For how long it was away.
+        #[serde(serialize_with = "secs")]
+        down_for: Duration,
+    },
     /// Datagrams were dropped (rate-limited: at most one such event per second, with the
     /// running total).
     Dropped {
@@ -203,6 +218,8 @@ impl Event {
             Event::TokenRefreshed { .. } => "token_refreshed",
             Event::VersionLearned { .. } => "version_learned",
             Event::Dropped { .. } => "dropped",
+            Event::InterfaceDown { .. } => "interface_down",
+            Event::InterfaceUp { .. } => "interface_up",
         }
     }
 
@@ -220,7 +237,7 @@ impl Event {
             | Event::TokenRefreshed { gateway, .. }
             | Event::VersionLearned { gateway, .. } => Some(gateway),
             Event::GatewayLost { gateway, .. } => gateway.as_ref(),
-            Event::Dropped { .. } => None,
+            Event::Dropped { .. } | Event::InterfaceDown { .. } | Event::InterfaceUp { .. } => None,
         }
     }
 }

@@ -123,6 +123,20 @@ pub fn print(e: &Event, json: bool, all: bool) -> bool {
             },
         ),
         Event::VersionLearned { version, .. } => ("-".into(), format!("protocol {version}")),
+        Event::InterfaceDown { interface } => (
+            "-".into(),
+            format!("interface {interface} is gone or down: nothing can arrive until it is back"),
+        ),
+        Event::InterfaceUp {
+            interface,
+            down_for,
+        } => (
+            "-".into(),
+            format!(
+                "interface {interface} is back after {} s; multicast joined again",
+                down_for.as_secs()
+            ),
+        ),
         Event::TokenRefreshed { origin, .. } if all => ("-".into(), format!("from {origin:?}")),
         Event::Dropped {
             reason,
