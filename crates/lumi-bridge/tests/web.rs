@@ -770,3 +770,184 @@ async fn without_web_there_is_no_server() {
     b.stop().await.unwrap();
     h.stop().await;
 }
+
+// --- an MQTT outage, with the dashboard watching -------------------------------------------
+
+/// A TCP proxy in front of the broker that the test can cut: the bridge loses its broker
+/// while the broker (and the test's subscriber on it) keeps running.
+struct Proxy {
+    addr: SocketAddr,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: SocketAddr) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, k) = (cut.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut down, _)) = l.accept().await {
+                if c.load(Ordering::SeqCst) {
+                    continue; // refused: closed at once
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut up) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                    }
+                });
+                k.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Proxy { addr, cut, conns }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mqtt_outage_loses_no_event_state_or_command() {
+    let Some(m) = lumi_bridge::testkit::mosquitto_or_skip() else {
+        return;
+    };
+    let proxy = Proxy::start(m.addr()).await;
+    let h = house_with(2, |_, _| {}).await;
+    let mut config = Config::from_toml(&format!(
+        "password = \"{PASSWORD}\"\ntimeout = \"1500ms\"\n[mqtt]\nurl = \"mqtt://{}\"",
+        proxy.addr
+    ))
+    .unwrap();
+    config.web.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut net = h.net;
+    net.interface = Ipv4Addr::LOCALHOST;
+    let b = Bridge::start(BridgeSetup { config, net }).await.unwrap();
+    let web = b.web_addr().unwrap();
+    let sub = lumi_bridge::testkit::Subscriber::connect(m.addr(), &["lumi/#"]).await;
+    let mut ev = Events::open(web, &[]).await;
+    complete_snapshot(&mut ev, &h, None).await;
+    let (_, plug, _) = h.find(DeviceKind::Plug);
+    let (button_gw, button, _) = h.find(DeviceKind::Button);
+    let (door_gw, door, _) = h.find(DeviceKind::DoorWindow);
+    let (wall_gw, wall, _) = h.find(DeviceKind::WallSwitchWired);
+    sub.wait_for(&format!("lumi/{plug}"), WAIT).await.unwrap();
+
+    // The broker becomes unreachable; the page is told.
+    proxy.cut();
+    ev.until(|m| m["type"] == "bridge" && m["bridge"]["mqtt"]["connected"] == false)
+        .await;
+    // Meanwhile: a click, a door, a command from the dashboard, two commands over MQTT (which
+    // the broker keeps for the bridge's session).
+    h.gateways[button_gw]
+        .stimulate(
+            button.clone(),
+            vec![("action".into(), TypedValue::Text("single".into()))],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    h.gateways[door_gw]
+        .stimulate(
+            door.clone(),
+            vec![("contact".into(), TypedValue::Bool(false))],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let r = http(
+        web,
+        "POST",
+        &format!("/api/devices/{plug}/set"),
+        &[JSON],
+        r#"{"state":"ON"}"#,
+    )
+    .await;
+    assert_eq!(
+        r.status, 200,
+        "the dashboard works without MQTT: {}",
+        r.body
+    );
+    sub.clear();
+    sub.publish(
+        &format!("lumi/{wall}/set"),
+        br#"{"state":"ON"}"#.to_vec(),
+        false,
+    )
+    .await;
+    sub.publish("lumi/nosuch/set", br#"{"state":"ON"}"#.to_vec(), false)
+        .await;
+    ev.until(|m| {
+        m["type"] == "device"
+            && m["device"]["sid"] == door.as_str()
+            && m["device"]["state"]["contact"] == false
+    })
+    .await;
+
+    // The broker is back: the click, the states, and both commands' outcomes arrive.
+    proxy.restore();
+    let action = sub
+        .wait_for(&format!("lumi/{button}/action"), WAIT)
+        .await
+        .expect("the click made during the outage is delivered");
+    assert_eq!(action.payload, b"single");
+    let found = |topic: String, f: fn(&Value) -> bool| {
+        let sub = &sub;
+        async move {
+            sub.wait_until(WAIT, |msgs| {
+                msgs.iter().any(|m| {
+                    m.topic == topic
+                        && serde_json::from_slice::<Value>(&m.payload).is_ok_and(|v| f(&v))
+                })
+            })
+            .await
+            .is_ok()
+        }
+    };
+    assert!(
+        found(format!("lumi/{door}"), |v| v["contact"] == false).await,
+        "the door's state"
+    );
+    assert!(
+        found(format!("lumi/{plug}"), |v| v["state"] == "ON").await,
+        "the plug's state"
+    );
+    assert!(
+        found(format!("lumi/{wall}"), |v| v["state"] == "ON").await,
+        "the queued command ran"
+    );
+    assert!(
+        found("lumi/bridge/logging".into(), |v| v["message"]
+            .as_str()
+            .is_some_and(|t| t.contains("nosuch")))
+        .await,
+        "the queued bad command was answered"
+    );
+    let wall_state = {
+        let w = wall.clone();
+        h.gateways[wall_gw]
+            .inspect(move |gw| {
+                let d = gw.device(&w)?;
+                catalogue::decode(&d.model, d.version, &d.state)
+                    .get("state")
+                    .cloned()
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(wall_state, Some(TypedValue::Text("on".into())));
+    ev.until(|m| m["type"] == "bridge" && m["bridge"]["mqtt"]["connected"] == true)
+        .await;
+    b.stop().await.unwrap();
+    h.stop().await;
+}

@@ -87,6 +87,8 @@ pub(crate) struct FileMqtt {
     pub qos: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retain: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistent_session: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -30,6 +30,7 @@
 //! keepalive = "60s"
 //! qos = 1
 //! retain = true                   # retain device states (sleepy sensors cannot be polled)
+//! persistent_session = true       # the broker keeps QoS 1 commands for us while we are away
 //!
 //! [bridge]
 //! base_topic = "lumi"
@@ -184,6 +185,9 @@ pub struct MqttConfig {
     pub qos: Qos,
     /// Whether device states are retained (a `[[device]]` may override it).
     pub retain: bool,
+    /// Keep the MQTT session across disconnections (`clean_session = false`), so that QoS 1
+    /// commands sent while the bridge is away are delivered when it is back.
+    pub persistent_session: bool,
 }
 
 /// The broker the bridge talks to.
@@ -455,6 +459,7 @@ impl Default for Config {
                 keepalive: DEFAULT_KEEPALIVE,
                 qos: Qos::AtLeastOnce,
                 retain: true,
+                persistent_session: true,
             },
             bridge: BridgeConfig {
                 base_topic: DEFAULT_BASE_TOPIC.to_owned(),

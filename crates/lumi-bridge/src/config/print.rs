@@ -45,6 +45,7 @@ pub(super) fn print(c: &Config) -> String {
             keepalive: d(c.mqtt.keepalive),
             qos: Some(i64::from(c.mqtt.qos.as_u8())),
             retain: Some(c.mqtt.retain),
+            persistent_session: Some(c.mqtt.persistent_session),
         }),
         bridge: Some(FileBridge {
             base_topic: Some(c.bridge.base_topic.clone()),

@@ -405,6 +405,7 @@ fn mqtt(f: FileMqtt, d: MqttConfig, p: &mut Problems) -> MqttConfig {
         keepalive,
         qos,
         retain: f.retain.unwrap_or(d.retain),
+        persistent_session: f.persistent_session.unwrap_or(d.persistent_session),
     }
 }
 

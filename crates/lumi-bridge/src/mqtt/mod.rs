@@ -116,6 +116,10 @@ pub struct LinkOptions {
     pub password: Option<Secret>,
     /// Keep-alive interval: 1 s to 65535 s, or zero for none.
     pub keepalive: Duration,
+    /// Ask the broker to keep the session (subscriptions and QoS ≥ 1 messages for us) while
+    /// disconnected (`clean_session = false`): commands sent during an outage are delivered
+    /// when the link is back instead of being dropped by the broker.
+    pub persistent_session: bool,
     /// The last will, set at every connect.
     pub will: Option<Will>,
     /// Filters subscribed to at every connect, with their QoS.
@@ -161,6 +165,7 @@ impl LinkOptions {
             username: None,
             password: None,
             keepalive: Duration::from_secs(60),
+            persistent_session: false,
             will: None,
             subscriptions: Vec::new(),
             backoff_min: DEFAULT_BACKOFF_MIN,
@@ -211,6 +216,7 @@ impl LinkOptions {
         opts.username = mqtt.username.clone();
         opts.password = mqtt.password.clone();
         opts.keepalive = mqtt.keepalive;
+        opts.persistent_session = mqtt.persistent_session;
         opts.validate()?;
         Ok(opts)
     }
@@ -292,7 +298,7 @@ impl LinkOptions {
     fn mqtt_options(&self) -> Result<MqttOptions, LinkError> {
         let mut o = MqttOptions::new(self.client_id.clone(), self.host.clone(), self.port);
         o.set_keep_alive(self.keepalive);
-        o.set_clean_session(true);
+        o.set_clean_session(!self.persistent_session);
         o.set_max_packet_size(MAX_INCOMING_PACKET, self.max_packet_size);
         o.set_inflight(MAX_INFLIGHT);
         o.set_request_channel_capacity(self.queue);
