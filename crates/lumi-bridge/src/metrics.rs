@@ -90,6 +90,36 @@ pub struct Snapshot {
     pub gateways: Vec<GatewayInfo>,
     /// The MQTT link's counters.
     pub link: LinkStats,
+    /// The process: tasks alive in its runtime, open file descriptors, resident memory.
+    pub process: Option<Process>,
+}
+
+/// What the process uses (for leaks: these must stay flat while the bridge runs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Process {
+    /// Tasks alive in the tokio runtime.
+    pub tasks: usize,
+    /// Open file descriptors (Linux; `None` elsewhere).
+    pub open_fds: Option<usize>,
+    /// Resident memory in bytes (Linux; `None` elsewhere).
+    pub resident_bytes: Option<u64>,
+}
+
+impl Process {
+    /// This process now; `tasks` from the caller's runtime.
+    pub fn current(tasks: usize) -> Process {
+        let open_fds = std::fs::read_dir("/proc/self/fd").ok().map(Iterator::count);
+        // statm: size resident shared … in pages; lumi's targets have 4 KiB pages.
+        let resident_bytes = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map(|pages| pages * 4096);
+        Process {
+            tasks,
+            open_fds,
+            resident_bytes,
+        }
+    }
 }
 
 /// The exposition text.
@@ -300,6 +330,31 @@ pub fn render(s: &Snapshot) -> String {
         );
     }
 
+    if let Some(p) = &s.process {
+        m.single(
+            "lumi_runtime_alive_tasks",
+            "gauge",
+            "Tasks alive in the bridge's async runtime.",
+            p.tasks as f64,
+        );
+        if let Some(n) = p.open_fds {
+            m.single(
+                "process_open_fds",
+                "gauge",
+                "Number of open file descriptors.",
+                n as f64,
+            );
+        }
+        if let Some(n) = p.resident_bytes {
+            m.single(
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory size in bytes.",
+                n as f64,
+            );
+        }
+    }
+
     // MQTT.
     m.single(
         "lumi_mqtt_connected",
@@ -438,7 +493,9 @@ mod tests {
             client: Some(ClientStats::default()),
             gateways: vec![gateway("7811dcb06970", true, 12)],
             link: LinkStats::default(),
+            process: Some(Process::current(3)),
         });
+        assert!(text.contains("lumi_runtime_alive_tasks 3"), "{text}");
         let mut declared = std::collections::HashSet::new();
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("# TYPE ") {
@@ -488,6 +545,7 @@ mod tests {
                 reconnects: 2,
                 ..LinkStats::default()
             },
+            process: None,
         });
         assert_eq!(
             value(&text, "lumi_gateway_online{gateway=\"7811dcb06970\"}").as_deref(),

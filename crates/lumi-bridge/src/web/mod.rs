@@ -532,11 +532,15 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
         .ok()
         .and_then(Result::ok)
         .unwrap_or_default();
+    let tasks = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
     let text = metrics::render(&metrics::Snapshot {
         core,
         client,
         gateways,
         link: st.h.link.stats(),
+        process: Some(metrics::Process::current(tasks)),
     });
     (
         [
