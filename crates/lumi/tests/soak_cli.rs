@@ -159,12 +159,12 @@ async fn the_bridge_stays_flat_and_loses_nothing_under_a_steady_load() {
         h.gateways[door_gw]
             .stimulate(
                 door.clone(),
-                vec![("contact".into(), TypedValue::Bool(round % 2 == 0))],
+                vec![("contact".into(), TypedValue::Bool(round.is_multiple_of(2)))],
             )
             .await
             .unwrap()
             .unwrap();
-        if round % 10 == 0 {
+        if round.is_multiple_of(10) {
             commander
                 .publish(
                     &format!("lumi/{plug}/set"),
