@@ -16,6 +16,9 @@
 //!   mapping) and the conversion of raw v1/v2 properties to typed values.
 //! - [`miio`]: the miIO binary protocol on UDP 54321: header, hello, `seal`/`open`
 //!   (MD5-derived AES-128-CBC, checksum), JSON-RPC envelopes.
+//! - [`session`]: the sans-IO state machines on top of the codecs: the gateway session
+//!   (request correlation, retries, token freshness, heartbeat liveness) and the miIO session
+//!   (handshake, stamp, retries).
 //! - [`sanitize`]: making strings that came from the network safe to print.
 //!
 //! ## Example

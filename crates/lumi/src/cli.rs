@@ -86,7 +86,7 @@ pub enum Command {
     /// Publishes `lumi/<name>` JSON states, `…/availability`, `lumi/bridge/state` (with a last
     /// will), `lumi/bridge/devices` and `lumi/bridge/event`; takes commands on `lumi/<name>/set`,
     /// `…/get` and `lumi/bridge/request/<name>` (permit_join, remove, rename, read, health).
-    /// Settings come from lumi.toml (see the README's configuration section). Without
+    /// Settings come from lumi.toml (every key: docs/configuration.md, or `lumi bridge --print-config`). Without
     /// mqtt.url (or --mqtt) it runs its own broker on 127.0.0.1:1883. Runs until Ctrl-C or
     /// SIGTERM.
     ///

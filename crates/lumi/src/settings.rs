@@ -100,7 +100,8 @@ impl Settings {
 struct FileConfig {
     interface: Option<String>,
     password: Option<String>,
-    timeout: Option<String>,
+    /// A text (`"3s"`) or whole seconds (`3`), as every other duration of the file.
+    timeout: Option<toml::Value>,
     #[serde(default)]
     gateway: Vec<FileGateway>,
     // The bridge's sections: read by `lumi bridge`, ignored here.
@@ -280,8 +281,21 @@ pub fn resolve(g: &Global) -> anyhow::Result<Settings> {
     };
     let timeout = match (&g.timeout, &file.timeout) {
         (Some(t), _) => parse_duration(t).map_err(|e| bad_input(format!("--timeout: {e}")))?,
-        (None, Some(t)) => parse_duration(t)
-            .map_err(|e| bad_input(format!("{}: timeout: {e}", file_name.display())))?,
+        (None, Some(t)) => {
+            let bad = |e: String| bad_input(format!("{}: timeout: {e}", file_name.display()));
+            match t {
+                toml::Value::String(s) => parse_duration(s).map_err(|e| bad(e.to_string()))?,
+                toml::Value::Integer(n) => u64::try_from(*n)
+                    .map(Duration::from_secs)
+                    .map_err(|_| bad(format!("{n} is negative: give a duration such as \"3s\"")))?,
+                other => {
+                    return Err(bad(format!(
+                        "{} is not a duration: give one such as \"3s\" or a number of seconds",
+                        other.type_str()
+                    )));
+                }
+            }
+        }
         (None, None) => DEFAULT_TIMEOUT,
     };
     if timeout.is_zero() {
@@ -384,6 +398,11 @@ ip = "192.168.1.21:9999"
         let s = resolve(&g).unwrap();
         assert_eq!(s.interface.as_deref(), Some("eth0"));
         assert_eq!(s.timeout, Duration::from_secs(5));
+        // Whole seconds work too, as in every other duration of the file.
+        let (_d2, p2) = file("timeout = 7\n");
+        let mut g2 = global();
+        g2.config = Some(p2);
+        assert_eq!(resolve(&g2).unwrap().timeout, Duration::from_secs(7));
         assert_eq!(s.gateways.len(), 2);
         assert_eq!(s.gateways[0].protocol, Some(ProtoVersion::V2));
         assert_eq!(
@@ -440,6 +459,8 @@ ip = "192.168.1.21:9999"
             ),
             ("[[gateway]]\nprotocol = \"v1\"", "needs a sid or an ip"),
             ("timeout = \"3 weeks\"", "timeout"),
+            ("timeout = true", "timeout"),
+            ("timeout = -3", "timeout"),
             ("password = 12", "password"),
         ] {
             let (_d, p) = file(text);

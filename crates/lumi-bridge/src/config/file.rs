@@ -4,7 +4,7 @@
 //!
 //! The top-level `interface`, `password`, `timeout` and the `[[gateway]]` tables are shared
 //! with the command-line tools (`crates/lumi/src/settings.rs`) and must keep their keys and
-//! types: the CLI reads `timeout` as a string only, so it is a string here too.
+//! types: both read `timeout` as a text or a whole number of seconds.
 
 use std::fmt;
 
@@ -21,7 +21,7 @@ pub(crate) struct File {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
+    pub timeout: Option<DurationValue>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gateway: Vec<FileGateway>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -21,7 +21,7 @@ pub(super) fn print(c: &Config) -> String {
     let file = File {
         interface: c.interface.clone(),
         password: c.password.as_ref().map(|_| REDACTED.to_owned()),
-        timeout: Some(duration::format(c.timeout)),
+        timeout: Some(DurationValue::Text(duration::format(c.timeout))),
         gateway: c
             .gateways
             .iter()

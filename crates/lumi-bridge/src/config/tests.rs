@@ -289,7 +289,7 @@ const MISTAKES: &[(&str, &str, &str)] = &[
     ("[mqtt]\nqos = \"one\"", "mqtt.qos", "invalid type"),
     ("[mqtt]\nretain = \"yes\"", "mqtt.retain", "invalid type"),
     ("mqtt = 5", "mqtt", "invalid type"),
-    ("timeout = 3", "timeout", "invalid type"),
+    ("timeout = true", "timeout", "invalid type"),
     (
         "[[device]]\nsid = \"158d0001a2b3c4\"\nretain = \"yes\"",
         "device.\"158d0001a2b3c4\".retain",
@@ -764,4 +764,18 @@ fn the_dashboard_listens_on_loopback_unless_a_token_guards_it() {
     assert_eq!(e.problems()[0].key, "web.listen");
     let e = Config::from_toml("[web]\nport = 1").unwrap_err();
     assert!(e.to_string().contains("port"), "{e}");
+}
+
+#[test]
+fn the_command_timeout_is_a_text_or_whole_seconds() {
+    assert_eq!(
+        Config::from_toml("timeout = 5").unwrap().timeout,
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        Config::from_toml("timeout = \"1500ms\"").unwrap().timeout,
+        Duration::from_millis(1500)
+    );
+    let e = Config::from_toml("timeout = -1").unwrap_err();
+    assert_eq!(e.problems()[0].key, "timeout");
 }

@@ -55,9 +55,7 @@ pub(super) fn validate(file: File) -> Result<Config, ConfigError> {
         .password
         .and_then(|s| p.check("password", gateway_password(&s)));
     let timeout = match file.timeout {
-        Some(t) => p
-            .check("timeout", positive(&DurationValue::Text(t)))
-            .unwrap_or(d.timeout),
+        Some(t) => p.check("timeout", positive(&t)).unwrap_or(d.timeout),
         None => d.timeout,
     };
 

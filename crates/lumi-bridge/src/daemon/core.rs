@@ -256,6 +256,8 @@ pub struct Core {
     broker: String,
     /// The multicast interface is gone or down (since then).
     lan_down: Option<SystemTime>,
+    /// The setup problems already logged (id, gateway), so each is logged once.
+    logged_problems: std::collections::BTreeSet<(&'static str, Option<String>)>,
 }
 
 /// `bridge/devices` is published at most this often: it lists every device (about 1 KB
@@ -318,6 +320,7 @@ impl Core {
             interface: String::new(),
             broker: String::new(),
             lan_down: None,
+            logged_problems: std::collections::BTreeSet::new(),
         }
     }
 
@@ -911,21 +914,22 @@ impl Core {
             .collect();
         for sid in due {
             self.motion_pending.remove(&sid);
-            if let Some(d) = self.devices.get_mut(&sid) {
-                d.motion_off = None;
-                d.state.absorb(
-                    &DeviceState {
-                        device: d.state.device,
-                        readings: vec![Reading {
-                            property: "occupancy",
-                            value: TypedValue::Bool(false),
-                        }],
-                        raw: Props::new(),
-                    },
-                    false,
-                );
-            }
+            let Some(d) = self.devices.get_mut(&sid) else {
+                continue;
+            };
+            d.motion_off = None;
+            let no_motion = DeviceState {
+                device: d.state.device,
+                readings: vec![Reading {
+                    property: "occupancy",
+                    value: TypedValue::Bool(false),
+                }],
+                raw: Props::new(),
+            };
+            d.state.absorb(&no_motion, false);
             self.publish_state(&sid, None);
+            // The legacy topic said `true`; it must not stay so.
+            self.publish_legacy(&sid, &no_motion);
         }
     }
 
@@ -1661,8 +1665,24 @@ impl Core {
         };
         let messages = state::legacy_messages(&self.topics, model, sid, msg);
         let retain = self.config.retain(sid);
+        // Events (a click, a flip) are not states: retained, a later subscriber would get
+        // the last click again.
+        let events: Vec<&str> = d
+            .state
+            .device
+            .map(|dev| {
+                dev.properties
+                    .iter()
+                    .filter(|p| state::is_event(p))
+                    .map(|p| p.name)
+                    .collect()
+            })
+            .unwrap_or_default();
         for (topic, payload) in messages {
-            self.publish(topic, payload, self.config.mqtt.qos, retain);
+            let event = topic
+                .rsplit_once('/')
+                .is_some_and(|(_, property)| events.contains(&property));
+            self.publish(topic, payload, self.config.mqtt.qos, retain && !event);
         }
     }
 

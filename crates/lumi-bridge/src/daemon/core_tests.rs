@@ -71,8 +71,13 @@ fn info(sid_: &str, model: &str, props: Props) -> DeviceInfo {
 
 /// A connected core with a v1 gateway and a plug, a button and a motion sensor loaded.
 fn house() -> (Core, Instant) {
+    house_with(config())
+}
+
+/// [`house`] with another configuration.
+fn house_with(config: Config) -> (Core, Instant) {
     let now = Instant::now();
-    let mut core = Core::new(config(), wall());
+    let mut core = Core::new(config, wall());
     core.connected();
     core.client_event(
         &Event::GatewayAppeared {
@@ -926,4 +931,71 @@ fn an_interface_outage_is_an_event_and_shows_in_bridge_state() {
     let event = json(find(&out, "lumi/bridge/event"));
     assert_eq!(event["type"], "interface_up");
     assert_eq!(event["data"]["down_for_s"], 12);
+}
+
+#[test]
+fn legacy_topics_retain_states_not_clicks_and_follow_the_motion_off_delay() {
+    let mut c = config();
+    c.bridge.legacy_topics = true;
+    let (mut core, now) = house_with(c);
+    let _ = core.take();
+    // A click: not retained on the legacy topic either.
+    core.client_event(
+        &report(
+            BUTTON,
+            "switch",
+            ProtoVersion::V1,
+            Props::new().with("status", "click"),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    let click = find(&out, &format!("xiaomi/switch/{BUTTON}/action"));
+    assert_eq!(click.payload, "single");
+    assert!(!click.retain, "a click is an event, not a state");
+    // Motion: retained `true`, then the off-delay's `false` on the legacy topic too.
+    core.client_event(
+        &report(
+            MOTION,
+            "motion",
+            ProtoVersion::V2,
+            Props::new().with("motion_status", "motion"),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    let on = find(&out, &format!("xiaomi/motion/{MOTION}/occupancy"));
+    assert_eq!((on.payload.as_str(), on.retain), ("true", true));
+    core.timer(now + Duration::from_secs(90));
+    let out = core.take();
+    let off = find(&out, &format!("xiaomi/motion/{MOTION}/occupancy"));
+    assert_eq!((off.payload.as_str(), off.retain), ("false", true));
+}
+
+#[test]
+fn setup_problems_reach_the_log_once_each() {
+    let mut core = Core::new(config(), wall());
+    let t = |s: u64| wall() + Duration::from_secs(s);
+    assert!(core.housekeeping(t(5)).is_empty(), "still searching");
+    let ids: Vec<&str> = core.housekeeping(t(15)).iter().map(|p| p.id).collect();
+    assert_eq!(ids, ["no_gateway", "wrong_interface"]);
+    assert!(core.housekeeping(t(20)).is_empty(), "logged once");
+    // A gateway appears: those are gone; its missing heartbeat is new after the grace.
+    core.client_event(
+        &Event::GatewayAppeared {
+            gateway: sid(GW),
+            addr: SocketAddr::from(([127, 0, 0, 2], 9898)),
+            model: Some("gateway".into()),
+            version: Some(ProtoVersion::V1),
+            origin: Found::Discovery,
+        },
+        Instant::now(),
+        t(20),
+    );
+    let ids: Vec<&str> = core.housekeeping(t(21)).iter().map(|p| p.id).collect();
+    assert_eq!(ids, ["no_password"]);
+    let ids: Vec<&str> = core.housekeeping(t(60)).iter().map(|p| p.id).collect();
+    assert_eq!(ids, ["no_multicast"]);
 }

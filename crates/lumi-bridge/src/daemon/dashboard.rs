@@ -286,6 +286,32 @@ impl Core {
             })
     }
 
+    /// Logs each setup problem once when it appears (with its fix) and once when it is
+    /// gone: the dashboard is not the only place to learn why nothing arrives (`--no-web`,
+    /// journalctl). Called every few seconds by the driver; returns the problems it logged.
+    pub fn housekeeping(&mut self, wall: SystemTime) -> Vec<Problem> {
+        self.set_wall(wall);
+        let now: Vec<Problem> = self.problems(wall);
+        let keys: std::collections::BTreeSet<(&'static str, Option<String>)> =
+            now.iter().map(|p| (p.id, p.gateway.clone())).collect();
+        let mut logged = Vec::new();
+        for p in now {
+            if !self.logged_problems.contains(&(p.id, p.gateway.clone())) {
+                tracing::warn!(problem = p.id, "{}; fix: {}", p.message, p.fix);
+                logged.push(p);
+            }
+        }
+        for (id, gateway) in self.logged_problems.difference(&keys) {
+            tracing::info!(
+                problem = *id,
+                gateway = gateway.as_deref().unwrap_or("-"),
+                "resolved"
+            );
+        }
+        self.logged_problems = keys;
+        logged
+    }
+
     /// A command from the dashboard; its answer comes out in
     /// [`Output::replies`](super::Output::replies) under `id`.
     pub fn dashboard_command(&mut self, id: u64, cmd: DashboardCommand) {

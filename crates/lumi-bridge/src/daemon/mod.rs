@@ -371,6 +371,8 @@ async fn drive(mut core: Core, io: Io, mut stop: oneshot::Receiver<()>) -> Resul
         ui,
         ..Publishing::default()
     };
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+    housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
         let deadline = core.next_deadline();
         tokio::select! {
@@ -443,6 +445,9 @@ async fn drive(mut core: Core, io: Io, mut stop: oneshot::Receiver<()>) -> Resul
                     }
                 }
             }
+            _ = housekeeping.tick() => {
+                core.housekeeping(SystemTime::now());
+            }
             _ = sleep_until(deadline), if deadline.is_some() => {
                 core.set_wall(SystemTime::now());
                 core.timer(Instant::now());
@@ -456,6 +461,9 @@ async fn drive(mut core: Core, io: Io, mut stop: oneshot::Receiver<()>) -> Resul
     client.shutdown().await;
     result
 }
+
+/// How often the core looks at the setup problems (to log new ones).
+const HOUSEKEEPING: Duration = Duration::from_secs(5);
 
 /// Client events handled per wake-up of the daemon task, at most.
 const EVENT_BATCH: usize = 256;

@@ -64,9 +64,10 @@ fn configure_and_serve(
     }
     if args.print_config {
         if let Some(f) = &file {
-            println!("# from {}", f.display());
+            super::out(&format!("# from {}", f.display()));
         }
-        print!("{}", config.print_config());
+        // `out`, not `print!`: `lumi bridge --print-config | head` must not panic.
+        super::out(config.print_config().trim_end());
         return Ok(());
     }
     let duration = args
@@ -210,7 +211,11 @@ pub fn load(g: &Global) -> anyhow::Result<(Config, Option<PathBuf>)> {
             if let Ok(text) = std::fs::read_to_string(p) {
                 settings::warn_if_world_readable(p, &text);
             }
-            Config::load(p).map_err(|e| bad_input(e.to_string()))?
+            Config::load(p).map_err(|e| match e {
+                // The read error names the file already.
+                lumi_bridge::ConfigError::Read { .. } => bad_input(e.to_string()),
+                e => bad_input(format!("config file {}: {e}", p.display())),
+            })?
         }
         None => Config::default(),
     };

@@ -15,9 +15,33 @@ use crate::cli::{DemoArgs, Global};
 use crate::exit::bad_input;
 
 use super::bridge::{parse_listen, parse_url};
+
+/// A line on stdout; a closed stdout (`lumi demo | head`) is not an error of the demo.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = super::out(&format!($($t)*));
+    }};
+}
 use super::sim::SIM_PASSWORD;
 
 pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
+    // The demo is its own world on loopback: say so rather than ignore these silently.
+    let ignored: Vec<&str> = [
+        ("--interface / LUMI_INTERFACE", g.interface.is_some()),
+        ("--gateway", !g.gateway.is_empty()),
+        ("--password / LUMI_PASSWORD", g.password.is_some()),
+        ("--config / LUMI_CONFIG", g.config.is_some()),
+        ("--timeout", g.timeout.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
+    if !ignored.is_empty() {
+        eprintln!(
+            "lumi demo: ignoring {}: the demo runs its own simulated gateways on loopback (use `lumi bridge` for a real setup)",
+            ignored.join(", ")
+        );
+    }
     let every = parse_duration(&args.random_every)
         .map_err(|e| bad_input(format!("--random-every: {e}")))?;
     let duration = args
@@ -91,29 +115,29 @@ pub fn run(args: DemoArgs, g: &Global) -> anyhow::Result<()> {
         .await?;
         let addr = bridge.mqtt_addr();
         super::bridge::announce(&bridge, &config, &interface.to_string());
-        println!("lumi demo: two simulated gateways (v1 at {}, v2 at the next address) with one device of every kind, on loopback", args.bind);
-        println!("  MQTT broker    mqtt://{addr}");
-        println!(
+        say!("lumi demo: two simulated gateways (v1 at {}, v2 at the next address) with one device of every kind, on loopback", args.bind);
+        say!("  MQTT broker    mqtt://{addr}");
+        say!(
             "  watch          mosquitto_sub -h {} -p {} -t 'lumi/#' -v",
             addr.ip(),
             addr.port()
         );
-        println!(
+        say!(
             "  command        mosquitto_pub -h {} -p {} -t 'lumi/<name>/set' -m '{{\"state\":\"TOGGLE\"}}'",
             addr.ip(),
             addr.port()
         );
-        println!(
+        say!(
             "  Home Assistant add the MQTT integration with broker {} port {}: the devices appear by themselves",
             addr.ip(),
             addr.port()
         );
         if let Some(web) = bridge.web_addr() {
-            println!("  dashboard      http://{web}/");
-            println!("  metrics        http://{web}/metrics");
+            say!("  dashboard      http://{web}/");
+            say!("  metrics        http://{web}/metrics");
         }
-        println!("  password       {SIM_PASSWORD} (the simulated gateways' LAN password)");
-        println!("Ctrl-C stops.");
+        say!("  password       {SIM_PASSWORD} (the simulated gateways' LAN password)");
+        say!("Ctrl-C stops.");
         let mut events = bridge.client().subscribe();
         let quiet = args.quiet;
         let json = g.json;
