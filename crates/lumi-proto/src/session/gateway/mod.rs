@@ -59,8 +59,12 @@
 //! ## Liveness
 //!
 //! A gateway heartbeats every 10 s. After [`SessionConfig::offline_after`] (65 s, the
-//! documented limit) without one the session emits [`SessionEvent::Offline`]; the next
-//! heartbeat emits [`SessionEvent::Online`] (the first one ever does too).
+//! documented limit) without hearing from it the session emits [`SessionEvent::Offline`]; the
+//! next datagram from it emits [`SessionEvent::Online`] (the first one ever does too).
+//! Anything the gateway sends counts, not only its own heartbeats: its reports, its
+//! sub-devices' heartbeats and its replies prove it alive just as well, and a gateway whose
+//! heartbeats are lost (or filtered) while its reports arrive must not take every device
+//! offline with it.
 //!
 //! ## Limits
 //!
@@ -493,16 +497,22 @@ impl GatewaySession {
             Message::Heartbeat(m) if m.token.is_some() => {
                 self.unmatched(from, cmd, Unmatched::OtherGateway);
             }
-            Message::Heartbeat(m) => self.events.push_back(SessionEvent::Heartbeat {
-                sid: m.sid,
-                model: m.model,
-                props: m.props,
-            }),
-            Message::Report(m) => self.events.push_back(SessionEvent::Report {
-                sid: m.sid,
-                model: m.model,
-                props: m.props,
-            }),
+            Message::Heartbeat(m) => {
+                self.heard(now);
+                self.events.push_back(SessionEvent::Heartbeat {
+                    sid: m.sid,
+                    model: m.model,
+                    props: m.props,
+                });
+            }
+            Message::Report(m) => {
+                self.heard(now);
+                self.events.push_back(SessionEvent::Report {
+                    sid: m.sid,
+                    model: m.model,
+                    props: m.props,
+                });
+            }
             Message::Iam(iam) => {
                 if let Some(v) = iam
                     .proto_version
@@ -625,12 +635,18 @@ impl GatewaySession {
         }
     }
 
-    fn gateway_heartbeat(&mut self, now: Instant, m: DeviceMessage) {
+    /// The gateway said something (a heartbeat, a report, a sub-device's heartbeat): it is
+    /// alive.
+    fn heard(&mut self, now: Instant) {
         self.last_heartbeat = now;
         if self.liveness != Liveness::Online {
             self.liveness = Liveness::Online;
             self.events.push_back(SessionEvent::Online);
         }
+    }
+
+    fn gateway_heartbeat(&mut self, now: Instant, m: DeviceMessage) {
+        self.heard(now);
         if let Some(t) = m.token {
             // A late duplicate of the previous heartbeat must not take the token back.
             if self.prev_token.as_ref() != Some(&t) {

@@ -420,14 +420,39 @@ fn reports_and_subdevice_heartbeats_are_events() {
     );
     s.handle_datagram(t0, mcast_from(), b"{not json");
     let ev = events(&mut s);
+    // What the gateway sends proves it alive, whether or not its own heartbeat came.
+    assert!(matches!(&ev[0], SessionEvent::Online), "{ev:?}");
     assert!(
-        matches!(&ev[0], SessionEvent::Report { sid: x, props, .. } if *x == sid(A) && props.get_str("status").as_deref() == Some("open"))
+        matches!(&ev[1], SessionEvent::Report { sid: x, props, .. } if *x == sid(A) && props.get_str("status").as_deref() == Some("open"))
     );
-    assert!(matches!(&ev[1], SessionEvent::Heartbeat { sid: x, .. } if *x == sid(A)));
-    assert!(matches!(&ev[2], SessionEvent::Undecodable { .. }));
+    assert!(matches!(&ev[2], SessionEvent::Heartbeat { sid: x, .. } if *x == sid(A)));
+    assert!(matches!(&ev[3], SessionEvent::Undecodable { .. }));
+    assert!(s.is_online());
+}
+
+#[test]
+fn reports_keep_the_gateway_online_without_its_heartbeats() {
+    let (mut s, t0) = session(Some(ProtoVersion::V1));
+    let mut m = DeviceMessage::new(sid(A), Some("magnet".into()));
+    m.props.push("status", "open");
+    let report = lan::encode(&Message::Report(m), ProtoVersion::V1);
+    // A report every 30 s, no gateway heartbeat at all, for ten minutes: never offline.
+    for i in 0..20u64 {
+        let t = t0 + Duration::from_secs(30 * i);
+        s.handle_timeout(t);
+        s.handle_datagram(t, mcast_from(), &report);
+    }
+    let ev = events(&mut s);
     assert!(
-        !s.is_online(),
-        "sub-device heartbeats are not the gateway's"
+        !ev.iter().any(|e| matches!(e, SessionEvent::Offline { .. })),
+        "{ev:?}"
+    );
+    // Then silence: offline after the usual 65 s.
+    s.handle_timeout(t0 + Duration::from_secs(30 * 19 + 65));
+    assert!(
+        events(&mut s)
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Offline { .. }))
     );
 }
 
