@@ -194,3 +194,104 @@ async fn duplicated_and_reordered_reports_and_an_empty_model_are_taken_in_stride
     client.shutdown().await;
     h.stop().await;
 }
+
+#[tokio::test]
+async fn hostile_datagrams_of_every_length_change_nothing() {
+    let h = house_with(1, |_, _| {}).await;
+    let (client, mut events) = Client::start_subscribed(h.config()).unwrap();
+    client.ready().await.unwrap();
+    let ip = gateway_ip(&h, 0);
+    let group = SocketAddr::V4(SocketAddrV4::new(h.net.group, h.net.report_port));
+    let from_gateway =
+        lumi_sim::rt::multicast_sender(SocketAddrV4::new(ip, 0), Ipv4Addr::LOCALHOST).unwrap();
+    let from_elsewhere = lumi_sim::rt::multicast_sender(
+        SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0),
+        Ipv4Addr::LOCALHOST,
+    )
+    .unwrap();
+    let before = client.stats().await.unwrap();
+    // Every length to 1500 (one Ethernet frame), then up to the UDP maximum, each of them
+    // invalid UTF-8, JSON-like garbage, deep nesting or huge numbers; from the gateway's own
+    // address and from elsewhere.
+    let mut lengths: Vec<usize> = (0..=1500).collect();
+    lengths.extend([2048, 4096, 8192, 16384, 32768, 65507]);
+    let mut sent = 0u64;
+    for (i, &n) in lengths.iter().enumerate() {
+        let body: Vec<u8> = match i % 4 {
+            0 => (0..n).map(|j| (j * 7 + 0x80) as u8).collect(),
+            1 => {
+                let mut b = b"{\"cmd\":\"report\",\"sid\":".to_vec();
+                b.resize(n.max(b.len()), b'9');
+                b.truncate(n);
+                b
+            }
+            2 => {
+                let mut b = vec![b'['; n / 2];
+                b.resize(n, b']');
+                b
+            }
+            _ => {
+                let mut b =
+                    b"{\"cmd\":\"heartbeat\",\"sid\":\"158d0001c1cdfb\",\"data\":{\"voltage\":"
+                        .to_vec();
+                b.resize(n.max(b.len()), b'9');
+                b.truncate(n);
+                b
+            }
+        };
+        let tx = if i % 2 == 0 {
+            &from_gateway
+        } else {
+            &from_elsewhere
+        };
+        tx.send_to(&body, group).await.unwrap();
+        sent += 1;
+        // Let the client keep up (the kernel buffer would drop a burst of 64 KiB datagrams).
+        if i % 50 == 49 {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while client.stats().await.unwrap().datagrams < before.datagrams + sent {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the client stopped reading"
+                );
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let s = client.stats().await.unwrap();
+        if s.datagrams >= before.datagrams + sent {
+            break s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the client stopped reading"
+        );
+        tokio::task::yield_now().await;
+    };
+    // Each one dropped and counted (none taken for a message).
+    assert_eq!(after.reports, before.reports);
+    let dropped = (after.dropped_undecodable + after.dropped_foreign)
+        - (before.dropped_undecodable + before.dropped_foreign);
+    assert_eq!(dropped, sent, "every one counted: {after:?}");
+    assert!(after.decode_errors.total() > before.decode_errors.total());
+    // And the client carries on: a read, and a real event.
+    let (door, _) = h.find_on(0, DeviceKind::DoorWindow).unwrap();
+    client.read(&door).await.unwrap();
+    h.gateways[0]
+        .stimulate(
+            door.clone(),
+            vec![("contact".into(), TypedValue::Bool(false))],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    expect(&mut events, 10, "the door's report", |e| match e {
+        Event::Report { sid, .. } if *sid == door => Some(()),
+        _ => None,
+    })
+    .await;
+    client.shutdown().await;
+    h.stop().await;
+}
