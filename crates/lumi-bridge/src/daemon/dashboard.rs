@@ -22,7 +22,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use lumi_client::diagnosis::{self, GatewaySeen, Problem};
-use lumi_proto::catalogue::{Device, DeviceState, ValueType};
+use lumi_proto::catalogue::{Device, DeviceState, TypedValue, ValueType};
 use lumi_proto::lan::Sid;
 use lumi_proto::sanitize;
 use serde_json::{Map, Value, json};
@@ -132,21 +132,40 @@ impl Ui {
 }
 
 /// A short text of what a message said: `contact: false, battery: 100`.
+/// (Made for every report, watched or not: numbers and booleans are written directly, only
+/// texts and whole numbers go through the MQTT mapping of `ON`/`OFF` and brightness.)
 pub(super) fn summary(device: Option<&'static Device>, msg: &DeviceState) -> String {
-    let mut out = String::new();
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(48);
     for r in &msg.readings {
         if !out.is_empty() {
             out.push_str(", ");
         }
-        let v = match device.and_then(|d| d.property(r.property).map(|p| (d, p))) {
-            Some((d, p)) => state::mqtt_value(d, p, &r.value),
-            None => r.value.to_json(),
-        };
         out.push_str(r.property);
         out.push_str(": ");
-        match v {
-            Value::String(s) => out.push_str(&sanitize::truncated(&s, 40)),
-            v => out.push_str(&v.to_string()),
+        match &r.value {
+            TypedValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            TypedValue::Float(f) => {
+                let _ = write!(out, "{f}");
+            }
+            TypedValue::Null => out.push_str("null"),
+            value => {
+                let v = match device.and_then(|d| d.property(r.property).map(|p| (d, p))) {
+                    Some((d, p)) => state::mqtt_value(d, p, value),
+                    None => value.to_json(),
+                };
+                match v {
+                    Value::String(s)
+                        if s.len() <= 40 && s.bytes().all(|b| (0x20..0x7f).contains(&b)) =>
+                    {
+                        out.push_str(&s);
+                    }
+                    Value::String(s) => out.push_str(&sanitize::truncated(&s, 40)),
+                    v => {
+                        let _ = write!(out, "{v}");
+                    }
+                }
+            }
         }
         if out.len() > 200 {
             out.push('…');
