@@ -17,7 +17,7 @@ use lumi_bridge::Config;
 use lumi_bridge::config::Broker;
 use lumi_bridge::daemon::{Bridge, BridgeSetup};
 use lumi_bridge::testkit::{Message, Mosquitto, Subscriber, mosquitto_or_skip};
-use lumi_proto::catalogue::{self, DeviceKind, TypedValue};
+use lumi_proto::catalogue::{DeviceKind, TypedValue};
 use lumi_proto::lan::Sid;
 use serde_json::{Value, json};
 
@@ -179,19 +179,6 @@ async fn check_house_published(h: &House, addr: SocketAddr) -> Subscriber {
     sub
 }
 
-/// The plug's typed `state` inside the simulator.
-async fn plug_state(g: &lumi_sim::rt::GatewayHandle, plug: &Sid) -> Option<TypedValue> {
-    let plug = plug.clone();
-    g.inspect(move |gw| {
-        let d = gw.device(&plug)?;
-        catalogue::decode(&d.model, d.version, &d.state)
-            .get("state")
-            .cloned()
-    })
-    .await
-    .unwrap()
-}
-
 /// The retained messages a fresh subscriber gets.
 async fn retained(addr: SocketAddr) -> Vec<Message> {
     let settle = Duration::from_millis(500);
@@ -207,12 +194,12 @@ async fn embedded_broker_carries_discovery_states_and_commands() {
     assert!(b.embedded_broker());
     let sub = check_house_published(&h, b.mqtt_addr()).await;
     // A /set switches the simulated plug, and its new state comes back.
-    let (g, plug, _) = h.find(DeviceKind::Plug);
+    let (_, plug, _) = h.find(DeviceKind::Plug);
     sub.publish(&format!("lumi/{plug}/set"), br#"{"state":"ON"}"#, false)
         .await;
     wait_json(&sub, &format!("lumi/{plug}"), |v| v["state"] == "ON").await;
     assert_eq!(
-        plug_state(&h.gateways[g], &plug).await,
+        h.sim_value(&plug, "state").await,
         Some(TypedValue::text("on")),
         "the simulated plug is on"
     );

@@ -22,7 +22,7 @@ use lan_support::{PASSWORD, house_with};
 use lumi_bridge::Config;
 use lumi_bridge::config::Broker;
 use lumi_bridge::daemon::{Bridge, BridgeSetup};
-use lumi_proto::catalogue::{self, DeviceKind, TypedValue};
+use lumi_proto::catalogue::{DeviceKind, TypedValue};
 
 fn script_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser")
@@ -63,8 +63,8 @@ async fn the_dashboard_in_chromium_shows_the_house_follows_a_door_and_switches_a
     net.interface = Ipv4Addr::LOCALHOST;
     let b = Bridge::start(BridgeSetup { config, net }).await.unwrap();
     let web = b.web_addr().unwrap();
-    let (door_gw, door, _) = h.find(DeviceKind::DoorWindow);
-    let (plug_gw, plug, _) = h.find(DeviceKind::Plug);
+    let (_, door, _) = h.find(DeviceKind::DoorWindow);
+    let (_, plug, _) = h.find(DeviceKind::Plug);
 
     let mut cmd = Command::new("node");
     cmd.current_dir(script_dir())
@@ -114,28 +114,12 @@ async fn the_dashboard_in_chromium_shows_the_house_follows_a_door_and_switches_a
     let ready = expect("READY");
     let shown: usize = ready["READY ".len()..].parse().unwrap();
     assert!(shown >= h.device_count(), "{ready}");
-    h.gateways[door_gw]
-        .stimulate(
-            door.clone(),
-            vec![("contact".into(), TypedValue::Bool(false))],
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    h.happen(&door, "contact", TypedValue::Bool(false)).await;
     writeln!(stdin, "OPENED").unwrap();
     expect("DOOR false");
     expect("CLICKED");
     // The click reached the simulated plug.
-    let p = plug.clone();
-    let state = h.gateways[plug_gw]
-        .inspect(move |gw| {
-            let d = gw.device(&p)?;
-            catalogue::decode(&d.model, d.version, &d.state)
-                .get("state")
-                .cloned()
-        })
-        .await
-        .unwrap();
+    let state = h.sim_value(&plug, "state").await;
     assert_eq!(state, Some(TypedValue::Text("on".into())));
     let _ = expect("");
     expect("DONE");

@@ -13,7 +13,7 @@ use lan_support::{House, PASSWORD, house_with};
 use lumi_bridge::Config;
 use lumi_bridge::config::Broker;
 use lumi_bridge::daemon::{Bridge, BridgeSetup};
-use lumi_proto::catalogue::{self, DeviceKind, TypedValue};
+use lumi_proto::catalogue::{DeviceKind, TypedValue};
 use lumi_proto::lan::Sid;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -276,18 +276,6 @@ async fn complete_snapshot(ev: &mut Events, h: &House, first: Option<Value>) -> 
     snapshot
 }
 
-async fn plug_state(g: &lumi_sim::rt::GatewayHandle, plug: &Sid) -> Option<TypedValue> {
-    let plug = plug.clone();
-    g.inspect(move |gw| {
-        let d = gw.device(&plug)?;
-        catalogue::decode(&d.model, d.version, &d.state)
-            .get("state")
-            .cloned()
-    })
-    .await
-    .unwrap()
-}
-
 // --- tests ---------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,7 +320,7 @@ async fn the_dashboard_shows_the_house_follows_it_live_and_switches_a_plug() {
     // /api/state has every device, with its controls.
     let state = http(web, "GET", "/api/state", &[], "").await.json();
     let (_, plug, _) = h.find(DeviceKind::Plug);
-    let (door_gw, door, _) = h.find(DeviceKind::DoorWindow);
+    let (_, door, _) = h.find(DeviceKind::DoorWindow);
     let p = device_in(&state, &plug).expect("the plug is listed");
     assert_eq!(p["online"], true);
     assert_eq!(p["kind"], "plug");
@@ -365,14 +353,7 @@ async fn the_dashboard_shows_the_house_follows_it_live_and_switches_a_plug() {
     }
 
     // A door opens in the simulator: the page hears of it, and it is in the log.
-    h.gateways[door_gw]
-        .stimulate(
-            door.clone(),
-            vec![("contact".into(), TypedValue::Bool(false))],
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    h.happen(&door, "contact", TypedValue::Bool(false)).await;
     ev.until(|m| {
         m["type"] == "device"
             && m["device"]["sid"] == door.as_str()
@@ -390,10 +371,10 @@ async fn the_dashboard_shows_the_house_follows_it_live_and_switches_a_plug() {
 
     // The plug, switched from the dashboard: the simulated plug is on, and the page hears it.
     assert_ne!(
-        plug_state(&h.gateways[0], &plug).await,
+        h.sim_value(&plug, "state").await,
         Some(TypedValue::Text("on".into()))
     );
-    let (plug_gw, _, _) = h.find(DeviceKind::Plug);
+    let (_, _, _) = h.find(DeviceKind::Plug);
     let r = http(
         web,
         "POST",
@@ -405,7 +386,7 @@ async fn the_dashboard_shows_the_house_follows_it_live_and_switches_a_plug() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["status"], "ok");
     assert_eq!(
-        plug_state(&h.gateways[plug_gw], &plug).await,
+        h.sim_value(&plug, "state").await,
         Some(TypedValue::Text("on".into()))
     );
     ev.until(|m| {
@@ -425,7 +406,7 @@ async fn the_dashboard_shows_the_house_follows_it_live_and_switches_a_plug() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        plug_state(&h.gateways[plug_gw], &plug).await,
+        h.sim_value(&plug, "state").await,
         Some(TypedValue::Text("off".into()))
     );
 
@@ -532,7 +513,7 @@ async fn bad_commands_get_clear_errors_and_foreign_pages_are_refused() {
     assert_eq!(r.status, 403);
     // None of it reached the plug.
     assert_ne!(
-        plug_state(&h.gateways[0], &plug).await,
+        h.sim_value(&plug, "state").await,
         Some(TypedValue::Text("on".into()))
     );
 
@@ -838,9 +819,9 @@ async fn an_mqtt_outage_loses_no_event_state_or_command() {
     let mut ev = Events::open(web, &[]).await;
     complete_snapshot(&mut ev, &h, None).await;
     let (_, plug, _) = h.find(DeviceKind::Plug);
-    let (button_gw, button, _) = h.find(DeviceKind::Button);
-    let (door_gw, door, _) = h.find(DeviceKind::DoorWindow);
-    let (wall_gw, wall, _) = h.find(DeviceKind::WallSwitchWired);
+    let (_, button, _) = h.find(DeviceKind::Button);
+    let (_, door, _) = h.find(DeviceKind::DoorWindow);
+    let (_, wall, _) = h.find(DeviceKind::WallSwitchWired);
     sub.wait_for(&format!("lumi/{plug}"), WAIT).await.unwrap();
 
     // The broker becomes unreachable; the page is told.
@@ -849,22 +830,9 @@ async fn an_mqtt_outage_loses_no_event_state_or_command() {
         .await;
     // Meanwhile: a click, a door, a command from the dashboard, two commands over MQTT (which
     // the broker keeps for the bridge's session).
-    h.gateways[button_gw]
-        .stimulate(
-            button.clone(),
-            vec![("action".into(), TypedValue::Text("single".into()))],
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    h.gateways[door_gw]
-        .stimulate(
-            door.clone(),
-            vec![("contact".into(), TypedValue::Bool(false))],
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    h.happen(&button, "action", TypedValue::Text("single".into()))
+        .await;
+    h.happen(&door, "contact", TypedValue::Bool(false)).await;
     let r = http(
         web,
         "POST",
@@ -933,18 +901,7 @@ async fn an_mqtt_outage_loses_no_event_state_or_command() {
         .await,
         "the queued bad command was answered"
     );
-    let wall_state = {
-        let w = wall.clone();
-        h.gateways[wall_gw]
-            .inspect(move |gw| {
-                let d = gw.device(&w)?;
-                catalogue::decode(&d.model, d.version, &d.state)
-                    .get("state")
-                    .cloned()
-            })
-            .await
-            .unwrap()
-    };
+    let wall_state = h.sim_value(&wall, "state").await;
     assert_eq!(wall_state, Some(TypedValue::Text("on".into())));
     ev.until(|m| m["type"] == "bridge" && m["bridge"]["mqtt"]["connected"] == true)
         .await;

@@ -99,8 +99,8 @@ async fn the_bridge_stays_flat_and_loses_nothing_under_a_steady_load() {
         .unwrap();
     let web = SocketAddr::from((Ipv4Addr::LOCALHOST, web_port));
     let broker = SocketAddr::from((Ipv4Addr::LOCALHOST, mqtt_port));
-    let (button_gw, button, _) = h.find(DeviceKind::Button);
-    let (door_gw, door, _) = h.find(DeviceKind::DoorWindow);
+    let (_, button, _) = h.find(DeviceKind::Button);
+    let (_, door, _) = h.find(DeviceKind::DoorWindow);
     let (_, plug, _) = h.find(DeviceKind::Plug);
 
     // Connected once the broker accepts and the house is listed.
@@ -147,23 +147,11 @@ async fn the_bridge_stays_flat_and_loses_nothing_under_a_steady_load() {
     while start.elapsed() < total {
         pace.tick().await;
         round += 1;
-        h.gateways[button_gw]
-            .stimulate(
-                button.clone(),
-                vec![("action".into(), TypedValue::Text("single".into()))],
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        h.happen(&button, "action", TypedValue::Text("single".into()))
+            .await;
         clicks += 1;
-        h.gateways[door_gw]
-            .stimulate(
-                door.clone(),
-                vec![("contact".into(), TypedValue::Bool(round.is_multiple_of(2)))],
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        h.happen(&door, "contact", TypedValue::Bool(round.is_multiple_of(2)))
+            .await;
         if round.is_multiple_of(10) {
             commander
                 .publish(

@@ -118,6 +118,44 @@ pub async fn expect<T>(
 }
 
 impl House {
+    /// Something happens to a device in the simulator (its gateway reports it):
+    /// `house.happen(&door, "contact", TypedValue::Bool(false))`.
+    pub async fn happen(&self, sid: &Sid, property: &str, value: catalogue::TypedValue) {
+        let g = self
+            .specs
+            .iter()
+            .position(|s| s.devices.iter().any(|d| &d.sid == sid))
+            .unwrap_or_else(|| panic!("{sid} is in no simulated gateway"));
+        self.gateways[g]
+            .stimulate(sid.clone(), vec![(property.to_owned(), value)])
+            .await
+            .expect("the simulated gateway runs")
+            .unwrap_or_else(|e| panic!("{sid} {property}: {e}"));
+    }
+
+    /// A device's typed property as the simulator has it (what a write changed).
+    pub async fn sim_value(
+        &self,
+        sid: &Sid,
+        property: &'static str,
+    ) -> Option<catalogue::TypedValue> {
+        let g = self
+            .specs
+            .iter()
+            .position(|s| s.devices.iter().any(|d| &d.sid == sid))?;
+        let sid = sid.clone();
+        self.gateways[g]
+            .inspect(move |gw| {
+                let d = gw.device(&sid)?;
+                catalogue::decode(&d.model, d.version, &d.state)
+                    .get(property)
+                    .cloned()
+            })
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// The first device of `kind` on gateway `g`.
     pub fn find_on(&self, g: usize, kind: DeviceKind) -> Option<(Sid, String)> {
         self.specs[g]
