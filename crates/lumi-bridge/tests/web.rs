@@ -908,3 +908,27 @@ async fn an_mqtt_outage_loses_no_event_state_or_command() {
     b.stop().await.unwrap();
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_page_does_not_hold_up_a_stop() {
+    let h = house_with(1, |_, _| {}).await;
+    let b = bridge(&h, "").await;
+    let web = b.web_addr().unwrap();
+    let mut ev = Events::open(web, &[]).await;
+    assert_eq!(ev.next().await["type"], "snapshot");
+    // The stream ends with the server (it used to keep the graceful shutdown waiting until
+    // its 2 s limit).
+    let t = std::time::Instant::now();
+    b.stop().await.unwrap();
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+    let mut rest = Vec::new();
+    tokio::time::timeout(WAIT, ev.s.read_to_end(&mut rest))
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    h.stop().await;
+}

@@ -754,7 +754,11 @@ fn the_dashboard_listens_on_loopback_unless_a_token_guards_it() {
     assert!(Config::from_toml("[web]\nenabled = false\nlisten = \"0.0.0.0:8099\"").is_ok());
 
     // A weak token is refused without being repeated.
-    for bad in ["abc123", "has spaces in it, long enough"] {
+    for bad in [
+        "abc123",
+        "has spaces in it, long enough",
+        "no&ampersands=0123456789",
+    ] {
         let e = Config::from_toml(&format!("[web]\ntoken = \"{bad}\"")).unwrap_err();
         let p = &e.problems()[0];
         assert_eq!(p.key, "web.token");

@@ -224,9 +224,15 @@ fn web_token(s: &str) -> Result<Secret, String> {
             "is too short: use at least {MIN_WEB_TOKEN} characters (e.g. the output of `openssl rand -hex 16`)"
         ));
     }
-    if !s.bytes().all(|b| b.is_ascii_graphic()) {
+    // It travels in an address (`?token=`), a header and a cookie: characters that need no
+    // escaping in any of them.
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
         return Err(
-            "must be printable ASCII without spaces (it travels in an HTTP header and a cookie)"
+            "may hold only letters, digits and - . _ ~ (it travels in the dashboard's address, \
+             a header and a cookie); `openssl rand -hex 16` makes a good one"
                 .into(),
         );
     }

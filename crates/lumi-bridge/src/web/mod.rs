@@ -109,8 +109,10 @@ impl WebServer {
         std.set_nonblocking(true).map_err(bind)?;
         let listener = tokio::net::TcpListener::from_std(std).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
             h: handles,
+            stopping,
             token: config.token.as_ref().map(|t| Arc::from(t.expose())),
             cookie: format!("lumi_token_{}", addr.port()),
         };
@@ -119,6 +121,7 @@ impl WebServer {
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stop_rx.await;
+                let _ = stopping_tx.send(true);
             });
             if let Err(e) = serve.await {
                 tracing::error!("the dashboard's web server stopped: {e}");
@@ -159,6 +162,9 @@ impl Drop for WebServer {
 #[derive(Clone)]
 struct AppState {
     h: Handles,
+    /// Becomes true when the server stops: open event streams end, so that the graceful
+    /// shutdown does not wait for pages that never hang up.
+    stopping: tokio::sync::watch::Receiver<bool>,
     /// `web.token` (never logged).
     token: Option<Arc<str>>,
     /// The cookie that carries it, per port (cookies do not tell ports apart).
@@ -423,7 +429,12 @@ async fn events(State(st): State<AppState>) -> Response {
                     s,
                 ));
             }
-            match s.rx.recv().await {
+            let mut stopping = s.st.stopping.clone();
+            let next = tokio::select! {
+                m = s.rx.recv() => m,
+                _ = stopping.wait_for(|stop| *stop) => return None,
+            };
+            match next {
                 Ok(m) => Some((Ok(Event::default().data(&*m)), s)),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(
