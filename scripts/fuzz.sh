@@ -93,7 +93,7 @@ for t in "${targets[@]}"; do
     echo "-- $t: ok, ${runs:-?} runs in ${secs} s, ${cov:-cov: ?}, $(find "$corpus" -type f | wc -l) corpus + $new new inputs"
     if [[ ${FUZZ_UPDATE_CORPUS:-0} = 1 ]]; then
       merged=$(mktemp -d)
-      "$bin_dir/$t" -merge=1 "$merged" "$corpus" "$work" >"$log.merge" 2>&1 \
+      "$bin_dir/$t" -merge=1 -use_counters=0 "$merged" "$corpus" "$work" >"$log.merge" 2>&1 \
         || { echo "merge failed:"; tail -n 20 "$log.merge"; exit 1; }
       rm -rf "$corpus"
       mkdir -p "$corpus"

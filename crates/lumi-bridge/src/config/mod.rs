@@ -587,13 +587,11 @@ impl Config {
 /// A serde error from the file, with the key it is about.
 fn serde_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let Some(span) = e.span() else {
-        return ConfigError::Syntax {
-            message: e.to_string(),
-        };
+        return syntax_error(e);
     };
     let Some(key) = path::at(text, span.start) else {
         // Not even the document parses: a syntax error, shown with toml's snippet.
-        return syntax_error(text, span, e);
+        return syntax_error(e);
     };
     let line = text
         .get(..span.start)
@@ -620,34 +618,19 @@ fn is_secret_key(key: &str) -> bool {
     matches!(key, "password" | "miio_token" | "token")
 }
 
-/// A syntax error: toml's message with its snippet of the lines at fault, unless one of them
-/// may hold a secret (it names a secret key), which the snippet would show: then the line and
-/// column only.
-fn syntax_error(text: &str, span: std::ops::Range<usize>, e: &toml::de::Error) -> ConfigError {
-    let start = text
-        .get(..span.start)
-        .and_then(|t| t.rfind('\n'))
-        .map_or(0, |i| i + 1);
-    let end = text
-        .get(span.end..)
-        .and_then(|t| t.find('\n'))
-        .map_or(text.len(), |i| span.end + i);
-    let lines = text.get(start..end).unwrap_or(text);
-    let secret = ["password", "token"].iter().any(|k| lines.contains(k));
-    if !secret {
-        return ConfigError::Syntax {
-            message: e.to_string(),
-        };
-    }
-    let before = text.get(..span.start).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let column = text
-        .get(start..span.start)
-        .map_or(1, |t| t.chars().count() + 1);
-    ConfigError::Syntax {
-        message: format!(
-            "TOML parse error at line {line}, column {column}: {} (the line is not shown: it may hold a secret)",
+/// A syntax error: toml's message with its snippet of the lines at fault, unless the snippet
+/// may show a secret (it names a secret key): then toml's first line (where) and its message
+/// (what) only.
+fn syntax_error(e: &toml::de::Error) -> ConfigError {
+    let full = e.to_string();
+    let message = if ["password", "token"].iter().any(|k| full.contains(k)) {
+        let place = full.lines().next().unwrap_or("TOML parse error");
+        format!(
+            "{place}: {} (the line is not shown: it may hold a secret)",
             e.message().trim_end()
-        ),
-    }
+        )
+    } else {
+        full
+    };
+    ConfigError::Syntax { message }
 }

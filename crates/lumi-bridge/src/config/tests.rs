@@ -608,6 +608,8 @@ fn fuzz_regression_a_syntax_error_does_not_show_a_secret() {
         "password = \"0987654321qwerty\" junk",
         "[[gateway]]\nmiio_token = \"1c1961595b889a1f42af6b16cf9a6b81\" = 1",
         "[web]\ntoken = 'dashboard-secret-0123456789\n",
+        // At the end of the text: toml shows the last line.
+        "[[x\nclient_id = \"lumi\"\npassword = \"hunter2-mqtt\"\n",
     ] {
         let err = Config::from_toml(text).unwrap_err();
         assert!(matches!(err, ConfigError::Syntax { .. }), "{err:?}");
