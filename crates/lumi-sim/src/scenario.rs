@@ -616,7 +616,7 @@ ip = "127.0.0.9"
         );
     }
 
-    /// Found by the `scenario` fuzz target: `random_events = "0s"` made the simulated gateway
+    /// Seen while writing the `scenario` fuzz target (which times out on it): `random_events = "0s"` made the simulated gateway
     /// schedule its next random event at the same instant forever (`lumi sim` hung). Zero now
     /// means none, as `--random-every 0` does.
     #[test]

@@ -428,6 +428,13 @@ fn show_problems(problems: &[Problem]) -> String {
 }
 
 impl ConfigError {
+    /// A toml error about `text`, as lumi reports one: the key and line of a wrong value, or
+    /// toml's message with its snippet for a syntax error — never the value of a secret key.
+    /// For the other readers of `lumi.toml` (the command-line tools' settings).
+    pub fn from_toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+        serde_error(text, e)
+    }
+
     /// The problems of an [`ConfigError::Invalid`] error (empty for the others).
     pub fn problems(&self) -> &[Problem] {
         match self {

@@ -481,7 +481,7 @@ fn hostile_datagrams_are_logged_not_fatal() {
     let _ = Props::new();
 }
 
-/// Found by the `scenario` fuzz target: a zero period scheduled every next random event at the
+/// Seen while writing the `scenario` fuzz target (which times out on it): a zero period scheduled every next random event at the
 /// same instant, so `handle_timeout` never returned.
 #[test]
 fn fuzz_regression_zero_random_event_period_starts_none() {
