@@ -8,7 +8,8 @@
 #   scripts/fuzz.sh 300 mqtt_command     # one target, five minutes
 #   FUZZ_UPDATE_CORPUS=1 scripts/fuzz.sh 300 config
 #                                        # and merge what it found into fuzz/corpus/config,
-#                                        # minimised (libFuzzer -merge=1), to commit
+#                                        # minimised (libFuzzer -set_cover_merge=1 on edge
+#                                        # coverage), to commit
 #
 # New inputs of a run go to a temporary directory, so the committed corpus changes only with
 # FUZZ_UPDATE_CORPUS=1. A crash, panic, timeout (FUZZ_TIMEOUT seconds per input, default 10)
@@ -93,13 +94,13 @@ for t in "${targets[@]}"; do
     echo "-- $t: ok, ${runs:-?} runs in ${secs} s, ${cov:-cov: ?}, $(find "$corpus" -type f | wc -l) corpus + $new new inputs"
     if [[ ${FUZZ_UPDATE_CORPUS:-0} = 1 ]]; then
       merged=$(mktemp -d)
-      "$bin_dir/$t" -merge=1 -use_counters=0 "$merged" "$corpus" "$work" >"$log.merge" 2>&1 \
+      "$bin_dir/$t" -set_cover_merge=1 -use_counters=0 "$merged" "$corpus" "$work" >"$log.merge" 2>&1 \
         || { echo "merge failed:"; tail -n 20 "$log.merge"; exit 1; }
       rm -rf "$corpus"
       mkdir -p "$corpus"
       cp "$merged"/* "$corpus"/ 2>/dev/null || true
       rm -rf "$merged"
-      echo "   corpus merged: $(find "$corpus" -type f | wc -l) files, $(du -sh "$corpus" | cut -f1)"
+      echo "   corpus merged: $(find "$corpus" -type f | wc -l) files, $(du -sh --apparent-size "$corpus" | cut -f1)"
     fi
   fi
   rm -rf "$work" "$log" "$log.merge"
