@@ -1,9 +1,11 @@
 //! `config`: `Config::from_toml` on any text. Nothing may panic, and no secret may show: for
-//! every secret the input gives (`password`, `miio_token` or `token` followed by `=` and a
-//! value), neither the error nor — for a valid file — `Debug` and `print_config` may contain
-//! it. A secret counts as shown only when the output changes with it: the same input with the
-//! secret's letters and digits rotated must show the rotated text instead, so a secret that
-//! happens to spell a word of a message (or of the rest of the file) is not a leak.
+//! every secret the input gives (`password`, `miio_token` or `token` at the start of a line,
+//! of an inline table's entry or after a dot, then `=` and a value; when the text is TOML, only
+//! values that TOML gives those keys), neither the error nor — for a valid file — `Debug` and
+//! `print_config` may contain it. A secret counts as shown only when the output changes with
+//! it: the same input with the secret's letters and digits rotated must show the rotated text
+//! instead, so a secret that happens to spell a word of a message (or of the rest of the file)
+//! is not a leak.
 
 use lumi_bridge::Config;
 
@@ -21,16 +23,45 @@ fn shown(text: &str) -> String {
     }
 }
 
+/// The secret keys.
+const SECRET_KEYS: [&str; 3] = ["password", "miio_token", "token"];
+
+/// The values TOML gives the secret keys, at any depth (`None` when the text is not TOML).
+fn secret_values(text: &str) -> Option<Vec<String>> {
+    fn walk(v: &toml::Value, secret: bool, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    walk(v, SECRET_KEYS.contains(&k.as_str()), out);
+                }
+            }
+            toml::Value::Array(a) => a.iter().for_each(|v| walk(v, secret, out)),
+            toml::Value::String(s) if secret => out.push(s.clone()),
+            other if secret => out.push(other.to_string()),
+            _ => {}
+        }
+    }
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let mut out = Vec::new();
+    walk(&toml::Value::Table(table), false, &mut out);
+    Some(out)
+}
+
 /// The byte ranges of the values of secret keys: after `password`, `miio_token` or `token`
-/// (not part of a longer name), spaces, `=` and spaces, a quoted string's contents or a bare
-/// value up to a space, `#`, `,`, `}` or `]`.
+/// where a key starts (the start of a line, `{`, `,` or `.` before it, spaces aside), spaces,
+/// `=` and spaces, a quoted string's contents or a bare value up to a space, `#`, `,`, `}` or
+/// `]`.
 fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     let b = text.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
     let mut out = Vec::new();
-    for key in ["password", "miio_token", "token"] {
+    for key in SECRET_KEYS {
         for (at, _) in text.match_indices(key) {
-            if at > 0 && ident(b[at - 1]) {
+            let before = b[..at]
+                .iter()
+                .rev()
+                .find(|&&c| c != b' ' && c != b'\t')
+                .copied();
+            if !matches!(before, None | Some(b'\n' | b'{' | b',' | b'.')) {
                 continue;
             }
             let mut i = at + key.len();
@@ -90,11 +121,18 @@ pub fn run(data: &[u8]) {
         return;
     };
     let out = shown(text);
+    let known = secret_values(text);
     for span in secret_spans(text) {
         let Some(secret) = text.get(span.clone()) else {
             continue;
         };
         if secret.chars().count() < MIN_SECRET || !out.contains(secret) {
+            continue;
+        }
+        if known
+            .as_ref()
+            .is_some_and(|k| !k.iter().any(|v| v == secret))
+        {
             continue;
         }
         let rotated = rotate(secret);
