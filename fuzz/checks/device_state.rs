@@ -23,20 +23,40 @@ fn topics() -> &'static Topics {
     })
 }
 
-/// The model, sid and properties of a message that carries device properties.
-fn props_of(data: &[u8]) -> Option<(Option<String>, Option<Sid>, Props, Option<ProtoVersion>)> {
+/// What a message says about a device: the properties, and the model, sid and version when
+/// the message has them.
+struct Carried {
+    model: Option<String>,
+    sid: Option<Sid>,
+    props: Props,
+    version: Option<ProtoVersion>,
+}
+
+/// The properties of a message that carries device properties.
+fn props_of(data: &[u8]) -> Option<Carried> {
+    let carried = |model, sid, props, version| Carried {
+        model,
+        sid: Some(sid),
+        props,
+        version,
+    };
     if let Ok(d) = lan::decode(data) {
         return match d.message {
             Message::ReadAck(m)
             | Message::WriteAck(m)
             | Message::Report(m)
-            | Message::Heartbeat(m) => Some((m.model, Some(m.sid), m.props, d.version)),
-            Message::Write(w) => Some((w.model, Some(w.sid), w.props, d.version)),
+            | Message::Heartbeat(m) => Some(carried(m.model, m.sid, m.props, d.version)),
+            Message::Write(w) => Some(carried(w.model, w.sid, w.props, d.version)),
             _ => None,
         };
     }
     match serde_json::from_slice::<Value>(data) {
-        Ok(Value::Object(m)) => Some((None, None, m.into_iter().collect(), None)),
+        Ok(Value::Object(m)) => Some(Carried {
+            model: None,
+            sid: None,
+            props: m.into_iter().collect(),
+            version: None,
+        }),
         _ => None,
     }
 }
@@ -71,7 +91,13 @@ fn round_trip(state: &DeviceState, version: ProtoVersion) {
 
 /// One input.
 pub fn run(data: &[u8]) {
-    let Some((model, sid, props, version)) = props_of(data) else {
+    let Some(Carried {
+        model,
+        sid,
+        props,
+        version,
+    }) = props_of(data)
+    else {
         return;
     };
     let sid = sid.unwrap_or_else(|| "158d0001a2b3c4".parse().expect("a sid"));
