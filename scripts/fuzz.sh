@@ -80,11 +80,12 @@ for t in "${targets[@]}"; do
   rc=$?
   set -e
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
   new=$(find "$work" -type f | wc -l)
   if [[ $rc -ne 0 ]]; then
     echo "-- $t: FAILED (exit $rc) after ${runs:-?} runs; the end of libFuzzer's output:"
     tail -n 60 "$log"
+    grep -a -A2 'panicked at' "$log" | head -n 6 | sed 's/^/   /' || true
     unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
     echo "-- $t: the failing input is ${unit:-in $artifacts/ (see above)}"
     echo "   replay it: $bin_dir/$t ${unit:-$artifacts/<file>}"
