@@ -46,8 +46,8 @@ start=$SECONDS
 # JSON/TOML parsers that read their input. lumi-client, tokio, rustls, axum and the rest are
 # linked in by lumi-bridge but never run by a target: built without optimisation or debug
 # info, which keeps the build near a minute on two cores (over two with every crate
-# instrumented, as cargo-fuzz does). Opt-level 1 for the
-# code that runs: as fast to fuzz here as 3, and quicker to build.
+# instrumented, as cargo-fuzz does). Opt-level 1 for the code that runs: as fast to fuzz here
+# as 3, and quicker to build.
 instrumented="lumi-fuzz lumi-proto lumi-bridge lumi-sim serde_json toml toml_parser"
 opt=${FUZZ_OPT_LEVEL:-1}
 config=(--config 'profile.release.debug="line-tables-only"' --config "profile.release.opt-level=$opt"
