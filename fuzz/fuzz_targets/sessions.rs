@@ -1,45 +1,8 @@
-//! Fuzz the sans-IO sessions with datagrams from the peer's own address: the LAN gateway
-//! session (with a read and a write outstanding) and the miIO session (after its handshake,
-//! with a call on the wire). Nothing may panic, whatever arrives.
+//! The `sessions` fuzz target; what it checks is in `fuzz/checks/sessions.rs`, which the crates'
+//! corpus-replay tests share.
 #![no_main]
 
-use std::net::SocketAddr;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+#[path = "../checks/sessions.rs"]
+mod check;
 
-use libfuzzer_sys::fuzz_target;
-use lumi_proto::lan::Props;
-use lumi_proto::miio::{DeviceId, HelloReply, MiioToken};
-use lumi_proto::session::gateway::{GatewaySession, SessionConfig};
-use lumi_proto::session::miio::{MiioConfig, MiioSession};
-
-fn t0() -> Instant {
-    static T0: OnceLock<Instant> = OnceLock::new();
-    *T0.get_or_init(Instant::now)
-}
-
-fuzz_target!(|data: &[u8]| {
-    let now = t0();
-    let gw: SocketAddr = "127.0.0.2:9898".parse().unwrap();
-    let mut s = GatewaySession::new(
-        SessionConfig::new(gw, "7811dcb06972".parse().unwrap(), "0987654321qwerty".parse().unwrap()),
-        now,
-    );
-    let dev = "158d0001a2b3c4".parse().unwrap();
-    s.read(now, dev);
-    s.write(now, "158d0001a2b3c5".parse().unwrap(), Props::new().with("status", "on"));
-    s.handle_datagram(now, gw, data);
-    s.handle_timeout(now + Duration::from_secs(2));
-    while s.poll_transmit().is_some() || s.poll_event().is_some() {}
-
-    let addr: SocketAddr = "127.0.0.3:54321".parse().unwrap();
-    let token = MiioToken::from_bytes([7; 16]);
-    let mut m = MiioSession::new(MiioConfig::new(addr, token).with_first_id(1));
-    m.call(now, "get_prop", serde_json::json!(["power"]), None);
-    while m.poll_transmit().is_some() {}
-    m.handle_datagram(now, addr, &HelloReply::hidden(DeviceId(42), 100).to_bytes());
-    while m.poll_transmit().is_some() {}
-    m.handle_datagram(now, addr, data);
-    m.handle_timeout(now + Duration::from_secs(3));
-    while m.poll_transmit().is_some() || m.poll_event().is_some() {}
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::run(data));

@@ -220,7 +220,11 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
     warn_if_world_readable(path, &text);
-    toml::from_str(&text).map_err(|e| bad_input(format!("config file {}: {e}", path.display())))
+    // lumi-bridge's rendering of the error: toml's own quotes the line, secrets included.
+    toml::from_str(&text).map_err(|e| {
+        let e = lumi_bridge::ConfigError::from_toml_error(&text, &e);
+        bad_input(format!("config file {}: {e}", path.display()))
+    })
 }
 
 /// Passwords and tokens in a file anyone on the machine can read deserve a warning (once per
@@ -491,6 +495,29 @@ ip = "192.168.1.21:9999"
         let mut g = global();
         g.timeout = Some("0s".into());
         assert!(format!("{:#}", resolve(&g).unwrap_err()).contains("--timeout"));
+    }
+
+    /// Found reviewing the readers of `lumi.toml` after the `config` fuzz target's findings:
+    /// the command-line tools showed toml's own error, which quotes the line (a password on
+    /// it) and a secret of the wrong type.
+    #[test]
+    fn config_file_errors_do_not_show_secrets() {
+        for (text, secret) in [
+            ("password = \"0987654321qwerty\" x", "0987654321qwerty"),
+            (
+                "[[gateway]]\nip = \"10.0.0.1\"\nmiio_token = 1234567890123",
+                "1234567890123",
+            ),
+            ("[mqtt]\npassword = \"hunter2-mqtt", "hunter2-mqtt"),
+        ] {
+            let (_d, p) = file(text);
+            let mut g = global();
+            g.config = Some(p);
+            let err = resolve(&g).unwrap_err();
+            let msg = format!("{err:#} {err:?}");
+            assert!(!msg.contains(secret), "{text:?} leaks {secret}: {msg}");
+            assert!(msg.contains("lumi.toml"), "{msg}");
+        }
     }
 
     #[test]

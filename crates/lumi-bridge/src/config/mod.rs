@@ -432,6 +432,13 @@ fn show_problems(problems: &[Problem]) -> String {
 }
 
 impl ConfigError {
+    /// A toml error about `text`, as lumi reports one: the key and line of a wrong value, or
+    /// toml's message with its snippet for a syntax error — never the value of a secret key.
+    /// For the other readers of `lumi.toml` (the command-line tools' settings).
+    pub fn from_toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+        serde_error(text, e)
+    }
+
     /// The problems of an [`ConfigError::Invalid`] error (empty for the others).
     pub fn problems(&self) -> &[Problem] {
         match self {
@@ -592,22 +599,18 @@ impl Config {
 /// A serde error from the file, with the key it is about.
 fn serde_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let Some(span) = e.span() else {
-        return ConfigError::Syntax {
-            message: e.to_string(),
-        };
+        return syntax_error(e);
     };
     let Some(key) = path::at(text, span.start) else {
         // Not even the document parses: a syntax error, shown with toml's snippet.
-        return ConfigError::Syntax {
-            message: e.to_string(),
-        };
+        return syntax_error(e);
     };
     let line = text
         .get(..span.start)
         .map_or(1, |before| before.matches('\n').count() + 1);
     let last = key.rsplit('.').next().unwrap_or("");
     // A wrong value under a secret key may be the secret itself: describe it, never quote it.
-    let secret = matches!(last, "password" | "miio_token");
+    let secret = is_secret_key(last);
     let message = if secret {
         "must be a string".to_owned()
     } else {
@@ -619,4 +622,27 @@ fn serde_error(text: &str, e: &toml::de::Error) -> ConfigError {
             message: format!("{message} (line {line})"),
         }],
     }
+}
+
+/// The keys whose values are secrets: gateway passwords, miIO tokens, the MQTT password and
+/// the dashboard's token.
+fn is_secret_key(key: &str) -> bool {
+    matches!(key, "password" | "miio_token" | "token")
+}
+
+/// A syntax error: toml's message with its snippet of the lines at fault, unless the snippet
+/// may show a secret (it names a secret key): then toml's first line (where) and its message
+/// (what) only.
+fn syntax_error(e: &toml::de::Error) -> ConfigError {
+    let full = e.to_string();
+    let message = if ["password", "token"].iter().any(|k| full.contains(k)) {
+        let place = full.lines().next().unwrap_or("TOML parse error");
+        format!(
+            "{place}: {} (the line is not shown: it may hold a secret)",
+            e.message().trim_end()
+        )
+    } else {
+        full
+    };
+    ConfigError::Syntax { message }
 }

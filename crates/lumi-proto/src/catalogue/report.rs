@@ -78,7 +78,7 @@ fn encode_device(
         let invalid = |expected: &str| WriteError::InvalidValue {
             model,
             property: prop.name,
-            value: value.to_string(),
+            value: super::write::shown_value(value),
             expected: expected.to_owned(),
         };
         let mut done = false;

@@ -65,7 +65,8 @@ pub enum WriteError {
         model: &'static str,
         /// The property.
         property: &'static str,
-        /// The value given, as JSON text.
+        /// The value given, as JSON text (sanitised for a terminal, cut to 60 characters: it
+        /// may have come from the network or an MQTT client).
         value: String,
         /// What is allowed.
         expected: String,
@@ -116,7 +117,7 @@ pub(super) fn encode_device(
         let invalid = |expected: String| WriteError::InvalidValue {
             model,
             property: prop.name,
-            value: value.to_string(),
+            value: shown_value(value),
             expected,
         };
         let raw = match write {
@@ -306,4 +307,10 @@ fn sound_names(prop: &Property) -> String {
             .join(", "),
         _ => String::new(),
     }
+}
+
+/// A value as an error message shows it: its text with control and invisible characters
+/// escaped, cut to 60 characters.
+pub(crate) fn shown_value(value: &TypedValue) -> String {
+    crate::sanitize::truncated(&value.to_string(), 60)
 }

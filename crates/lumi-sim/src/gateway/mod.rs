@@ -613,8 +613,13 @@ impl SimGateway {
     }
 
     /// Starts random events every `every` (on average), for demos: doors open and close,
-    /// motion, button presses, cube gestures, temperature drift, plug load.
+    /// motion, button presses, cube gestures, temperature drift, plug load. A zero `every`
+    /// starts none.
     pub fn start_random_events(&mut self, now: Instant, every: Duration) {
+        // A zero period would schedule every next event at the same instant: none instead.
+        if every.is_zero() {
+            return;
+        }
         let first = now + Duration::from_millis(self.rng.below(every.as_millis().max(1) as u64));
         self.schedule(first, TimerKind::Random(every));
     }

@@ -481,6 +481,28 @@ fn hostile_datagrams_are_logged_not_fatal() {
     let _ = Props::new();
 }
 
+/// Seen while writing the `scenario` fuzz target (which times out on it): a zero period scheduled every next random event at the
+/// same instant, so `handle_timeout` never returned.
+#[test]
+fn fuzz_regression_zero_random_event_period_starts_none() {
+    // On a thread, so that a regression fails here instead of hanging the test run.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut gw, t0) = gateway(ProtoVersion::V1);
+        gw.start_random_events(t0, Duration::ZERO);
+        gw.handle_timeout(t0 + Duration::from_secs(5));
+        let reports = drain(&mut gw)
+            .iter()
+            .filter(|(_, t)| t.contains(r#""cmd":"report""#))
+            .count();
+        let _ = tx.send(reports);
+    });
+    let reports = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("handle_timeout returns");
+    assert_eq!(reports, 0);
+}
+
 #[test]
 fn random_events_happen_at_the_configured_rate() {
     let (mut gw, t0) = gateway(ProtoVersion::V1);

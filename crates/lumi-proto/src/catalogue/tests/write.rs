@@ -552,3 +552,22 @@ proptest! {
         prop_assert_eq!(back.get("level"), Some(&TypedValue::Int(level)));
     }
 }
+
+/// Found by the `mqtt_command` fuzz target: a value with control characters (here DEL and an
+/// escape sequence, from an MQTT payload) was quoted raw in the error that goes to
+/// `bridge/logging` and the log.
+#[test]
+fn fuzz_regression_invalid_values_are_sanitised() {
+    let err = |model: &str, version, value: TypedValue, property: &str| {
+        encode_write(model, version, &[(property, value)])
+            .unwrap_err()
+            .to_string()
+    };
+    let msg = err("acpartner.v3", V2, t("\u{7f}\u{1b}[2Jcool"), "system_mode");
+    assert!(
+        msg.starts_with(r#""\u{7f}\u001b[2Jcool" is not a valid value for system_mode"#),
+        "{msg}"
+    );
+    let long = err("plug", V1, t(&"x".repeat(500)), "state");
+    assert!(long.chars().count() < 200, "{long}");
+}

@@ -1,0 +1,8 @@
+//! The `scenario` fuzz target; what it checks is in `fuzz/checks/scenario.rs`, which the crates'
+//! corpus-replay tests share.
+#![no_main]
+
+#[path = "../checks/scenario.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::run(data));
