@@ -70,7 +70,7 @@ pub enum WebError {
     #[error(
         "cannot serve the dashboard on {addr}: {error}; choose another address with \
          [web] listen = \"127.0.0.1:8100\" in lumi.toml (or --web-listen), or turn it off \
-         with [web] enabled = false"
+         with [web] enabled = false (or --no-web)"
     )]
     Bind {
         /// The address.
