@@ -66,7 +66,7 @@ fn publish(state: &DeviceState, model: &str, sid: &Sid) {
     serde_json::from_str::<Value>(&json).expect("a state is JSON");
     let _ = serde_json::to_string(state).expect("a device state serialises");
     let _ = state.values_json();
-    for (topic, _) in state::legacy_messages(topics(), model, sid, state) {
+    for (topic, _, _) in state::legacy_messages(topics(), model, sid, state) {
         assert!(
             !topic.contains(['+', '#', '\0']),
             "a legacy topic with a wildcard: {topic:?}"

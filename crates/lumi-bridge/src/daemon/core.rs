@@ -1667,21 +1667,7 @@ impl Core {
         let retain = self.config.retain(sid);
         // Events (a click, a flip) are not states: retained, a later subscriber would get
         // the last click again.
-        let events: Vec<&str> = d
-            .state
-            .device
-            .map(|dev| {
-                dev.properties
-                    .iter()
-                    .filter(|p| state::is_event(p))
-                    .map(|p| p.name)
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (topic, payload) in messages {
-            let event = topic
-                .rsplit_once('/')
-                .is_some_and(|(_, property)| events.contains(&property));
+        for (topic, payload, event) in messages {
             self.publish(topic, payload, self.config.mqtt.qos, retain && !event);
         }
     }

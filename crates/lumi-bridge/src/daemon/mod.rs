@@ -368,8 +368,11 @@ async fn drive(mut core: Core, io: Io, mut stop: oneshot::Receiver<()>) -> Resul
     } = io;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Job, JobResult, Duration)>();
     let mut publishing = Publishing {
+        errors: 0,
+        stalled: false,
         ui,
-        ..Publishing::default()
+        waiting: HashMap::new(),
+        next_id: 0,
     };
     let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
     housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -523,18 +526,6 @@ struct Publishing {
     next_id: u64,
 }
 
-impl Default for Publishing {
-    fn default() -> Self {
-        Publishing {
-            errors: 0,
-            stalled: false,
-            ui: broadcast::channel(1).0,
-            waiting: HashMap::new(),
-            next_id: 0,
-        }
-    }
-}
-
 /// Publishes what the core produced and starts the jobs it asked for.
 async fn flush(
     core: &mut Core,
@@ -599,17 +590,13 @@ async fn run_job(client: &Client, link: &Link, job: &Job) -> JobResult {
     match job {
         Job::Write { sid, props, .. } => match client.write(sid, props.clone()).await {
             Ok(_) => JobResult::Done,
-            Err(e @ ClientError::InvalidKey { .. }) => {
-                let gateway = match &e {
-                    ClientError::InvalidKey { gateway, .. } => gateway.clone(),
-                    _ => sid.clone(),
-                };
-                JobResult::InvalidKey {
-                    gateway,
+            Err(e) => match &e {
+                ClientError::InvalidKey { gateway, .. } => JobResult::InvalidKey {
+                    gateway: gateway.clone(),
                     message: e.to_string(),
-                }
-            }
-            Err(e) => failed(e),
+                },
+                _ => failed(e),
+            },
         },
         Job::Read { sid, .. } => match client.read(sid).await {
             Ok(d) => JobResult::Data(d),

@@ -412,15 +412,16 @@ impl BridgeEvent<'_> {
     }
 }
 
-/// The legacy plain-value messages of a state: `(<legacy>/<model>/<sid>/<property>, value)`
-/// for every typed property that has a value (texts bare, numbers and booleans as JSON,
-/// colours as JSON objects). Empty when legacy topics are off.
+/// The legacy plain-value messages of a state: `(<legacy>/<model>/<sid>/<property>, value,
+/// event)` for every typed property that has a value (texts bare, numbers and booleans as
+/// JSON, colours as JSON objects); `event` is true for an event ([`is_event`]: a click, a
+/// flip), which is never retained. Empty when legacy topics are off.
 pub fn legacy_messages(
     topics: &Topics,
     model: &str,
     sid: &Sid,
     state: &DeviceState,
-) -> Vec<(String, String)> {
+) -> Vec<(String, String, bool)> {
     let Some(device) = state.device else {
         return Vec::new();
     };
@@ -430,7 +431,8 @@ pub fn legacy_messages(
         .filter(|r| r.value != TypedValue::Null)
         .filter_map(|r| {
             let topic = topics.legacy(model, sid, r.property)?;
-            let value = match device.property(r.property) {
+            let property = device.property(r.property);
+            let value = match property {
                 Some(p) => mqtt_value(device, p, &r.value),
                 None => r.value.to_json(),
             };
@@ -438,7 +440,7 @@ pub fn legacy_messages(
                 Value::String(s) => s,
                 other => other.to_string(),
             };
-            Some((topic, payload))
+            Some((topic, payload, property.is_some_and(is_event)))
         })
         .collect()
 }

@@ -355,15 +355,18 @@ fn legacy_plain_values() {
         [
             (
                 "xiaomi/weather.v1/158d0001a2b3c4/temperature".to_owned(),
-                "21.2".to_owned()
+                "21.2".to_owned(),
+                false
             ),
             (
                 "xiaomi/weather.v1/158d0001a2b3c4/battery".to_owned(),
-                "41".to_owned()
+                "41".to_owned(),
+                false
             ),
             (
                 "xiaomi/weather.v1/158d0001a2b3c4/voltage".to_owned(),
-                "3005".to_owned()
+                "3005".to_owned(),
+                false
             ),
         ],
         "humidity 0 is the invalid sentinel: null, not published"
@@ -378,11 +381,13 @@ fn legacy_plain_values() {
         [
             (
                 "xiaomi/plug/158d0001a2b3c4/state".to_owned(),
-                "ON".to_owned()
+                "ON".to_owned(),
+                false
             ),
             (
                 "xiaomi/plug/158d0001a2b3c4/in_use".to_owned(),
-                "false".to_owned()
+                "false".to_owned(),
+                false
             ),
         ]
     );
