@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lumi_bridge::testkit::Subscriber;
+use lumi_bridge::testkit::{Subscriber, http};
 use lumi_sim::testkit::free_udp_port;
 use serde_json::Value;
 
@@ -179,10 +179,10 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
         .and_then(|a| a.trim_end_matches('/').parse::<SocketAddr>().ok())
         .unwrap_or_else(|| panic!("no dashboard address in {printed:?}"));
     assert!(dashboard.ip().is_loopback());
-    let page = http_get(dashboard, "/");
+    let page = http::request(dashboard, "GET", "/", &[], "").await;
     assert!(
-        page.starts_with("HTTP/1.1 200") && page.contains("/app.js"),
-        "{page}"
+        page.status == 200 && page.body.contains("/app.js"),
+        "{page:?}"
     );
     let sub = Subscriber::connect(addr, &["lumi/#", "homeassistant/#"]).await;
     // Every device of the simulated house is listed (two gateways + one of every kind).
@@ -201,9 +201,9 @@ async fn demo_runs_the_house_the_bridge_and_the_broker() {
         let _ = child.kill();
         panic!("no device list from the demo");
     }
-    let state = http_get(dashboard, "/api/state");
-    let body = state.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {state}"));
+    let v = http::request(dashboard, "GET", "/api/state", &[], "")
+        .await
+        .json();
     assert!(v["devices"].as_array().unwrap().len() >= 10, "{v}");
     assert_eq!(v["gateways"].as_array().unwrap().len(), 2, "{v}");
     // Random events flow through to MQTT.
@@ -260,19 +260,4 @@ fn a_config_with_secrets_that_anyone_can_read_gets_a_warning() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     let err = String::from_utf8_lossy(&run().stderr).into_owned();
     assert!(!err.contains("readable by every user"), "{err}");
-}
-
-/// A GET with `Connection: close`; the whole answer.
-fn http_get(addr: SocketAddr, path: &str) -> String {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }

@@ -164,7 +164,9 @@ fn lumi_rejoins_the_multicast_group_when_its_interface_comes_back() {
     };
     let gw = net.gw.clone();
     let host = net.host.clone();
-    // One simulated gateway on the bridge, an event every 200 ms.
+    // One simulated gateway on the bridge, an event every 200 ms. The simulator and lumi use
+    // the LAN API's real ports (4321, 9898) here: nothing else lives in these namespaces, and
+    // the multicast ports must be the same on both sides, so port 0 cannot be used.
     net.spawn(
         &gw,
         &[

@@ -8,14 +8,13 @@
 #[path = "../../lumi-client/tests/lan_support/mod.rs"]
 mod lan_support;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use lan_support::{PASSWORD, house_with};
-use lumi_bridge::testkit::{Subscriber, free_tcp_port, mosquitto_with_or_skip, temp_dir};
+use lumi_bridge::testkit::{Subscriber, free_tcp_port, http, mosquitto_with_or_skip, temp_dir};
 use lumi_proto::catalogue::DeviceKind;
 use lumi_proto::key::{GatewayPassword, WriteKey};
 use lumi_proto::lan::Token;
@@ -40,25 +39,6 @@ fn with_mqtt_login(dir: &Path) -> std::io::Result<String> {
         "allow_anonymous true\npassword_file {}\n",
         file.display()
     ))
-}
-
-/// GET with `Connection: close`; the whole answer as text.
-fn get(addr: SocketAddr, path: &str, auth: bool) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let auth = if auth {
-        format!("Authorization: Bearer {WEB_TOKEN}\r\n")
-    } else {
-        String::new()
-    };
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,17 +160,24 @@ token = "{WEB_TOKEN}"
 
     // The dashboard, with and without its token.
     let web = SocketAddr::from((Ipv4Addr::LOCALHOST, web_port));
-    let mut http = Vec::new();
+    let bearer = format!("Authorization: Bearer {WEB_TOKEN}");
+    let mut answers = Vec::new();
     for (path, auth) in [
         ("/api/state", true),
         ("/metrics", true),
         ("/api/state", false),
         ("/?token=wrong-token-000000", false),
     ] {
-        http.push(get(web, path, auth));
+        let headers: &[&str] = if auth { &[bearer.as_str()] } else { &[] };
+        answers.push(http::request(web, "GET", path, headers, "").await);
     }
-    assert!(http[0].starts_with("HTTP/1.1 200"), "{}", http[0]);
-    assert!(http[2].starts_with("HTTP/1.1 401"), "{}", http[2]);
+    assert_eq!(answers[0].status, 200, "{:?}", answers[0]);
+    assert_eq!(answers[2].status, 401, "{:?}", answers[2]);
+    // Searched whole: headers (a cookie, a redirect) and body.
+    let http: Vec<String> = answers
+        .iter()
+        .map(|r| format!("{} {:?}\n{}", r.status, r.headers, r.body))
+        .collect();
 
     // Stop (SIGTERM), then search everything.
     let _ = Command::new("kill")

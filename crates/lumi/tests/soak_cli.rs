@@ -10,13 +10,12 @@
 #[path = "../../lumi-client/tests/lan_support/mod.rs"]
 mod lan_support;
 
-use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lan_support::{PASSWORD, house_with};
-use lumi_bridge::testkit::{Subscriber, free_tcp_port, temp_dir};
+use lumi_bridge::testkit::{Subscriber, free_tcp_port, http, temp_dir};
 use lumi_proto::catalogue::{DeviceKind, TypedValue};
 use serde_json::Value;
 
@@ -37,23 +36,6 @@ fn soak_duration() -> Duration {
     })
 }
 
-/// One request; the body of the answer.
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Usage {
     tasks: f64,
@@ -61,8 +43,8 @@ struct Usage {
     rss: f64,
 }
 
-fn usage(web: SocketAddr) -> Usage {
-    let text = http(web, "GET", "/metrics", "");
+async fn usage(web: SocketAddr) -> Usage {
+    let text = http::request(web, "GET", "/metrics", &[], "").await.body;
     let v = |name: &str| -> f64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
@@ -163,8 +145,15 @@ async fn the_bridge_stays_flat_and_loses_nothing_under_a_steady_load() {
             commander
                 .publish("lumi/bridge/request/health", b"{}".to_vec(), false)
                 .await;
-            let r = http(web, "POST", &format!("/api/devices/{plug}/get"), "{}");
-            assert!(r.contains("\"status\":\"ok\""), "{r}");
+            let r = http::request(
+                web,
+                "POST",
+                &format!("/api/devices/{plug}/get"),
+                &[http::JSON],
+                "{}",
+            )
+            .await;
+            assert_eq!(r.status, 200, "{r:?}");
             for bytes in [
                 &b"\xff\xfe not json"[..],
                 b"{\"cmd\":\"report\"}",
@@ -174,7 +163,7 @@ async fn the_bridge_stays_flat_and_loses_nothing_under_a_steady_load() {
             }
         }
         if baseline.is_none() && start.elapsed() >= warm_up {
-            baseline = Some(usage(web));
+            baseline = Some(usage(web).await);
         }
     }
 
@@ -190,7 +179,7 @@ async fn the_bridge_stays_flat_and_loses_nothing_under_a_steady_load() {
     assert!(all, "{got} of {clicks} clicks arrived");
     assert_eq!(got, clicks, "clicks delivered more than once");
     let base = baseline.expect("a baseline after the warm-up");
-    let end = usage(web);
+    let end = usage(web).await;
     eprintln!(
         "soak {total:?}: {clicks} clicks, {round} rounds; tasks {} → {}, fds {} → {}, RSS {:.1} → {:.1} MB",
         base.tasks,

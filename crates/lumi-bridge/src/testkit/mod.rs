@@ -9,10 +9,12 @@
 //!   that a failure (CI sets it, so a missing broker never passes silently).
 //! - [`Subscriber`]: an independent rumqttc client in its own thread that records every message
 //!   in order, with waits on conditions (never sleeps) and a publish helper.
+//! - [`http`]: a plain HTTP/1.1 client and reader of the dashboard's event stream.
 //!
 //! Helpers panic with a clear message when the environment is broken (that is a failed test);
 //! the waits return errors that list what was seen instead.
 
+pub mod http;
 mod mosquitto;
 mod subscriber;
 
