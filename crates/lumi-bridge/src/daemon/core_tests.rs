@@ -69,6 +69,17 @@ fn info(sid_: &str, model: &str, props: Props) -> DeviceInfo {
     }
 }
 
+/// The test gateway, found by discovery.
+fn appeared() -> Event {
+    Event::GatewayAppeared {
+        gateway: sid(GW),
+        addr: SocketAddr::from(([127, 0, 0, 2], 9898)),
+        model: Some("gateway".into()),
+        version: Some(ProtoVersion::V1),
+        origin: Found::Discovery,
+    }
+}
+
 /// A connected core with a v1 gateway and a plug, a button and a motion sensor loaded.
 fn house() -> (Core, Instant) {
     house_with(config())
@@ -79,17 +90,7 @@ fn house_with(config: Config) -> (Core, Instant) {
     let now = Instant::now();
     let mut core = Core::new(config, wall());
     core.connected();
-    core.client_event(
-        &Event::GatewayAppeared {
-            gateway: sid(GW),
-            addr: SocketAddr::from(([127, 0, 0, 2], 9898)),
-            model: Some("gateway".into()),
-            version: Some(ProtoVersion::V1),
-            origin: Found::Discovery,
-        },
-        now,
-        wall(),
-    );
+    core.client_event(&appeared(), now, wall());
     core.loaded(
         &[],
         &[
@@ -983,17 +984,7 @@ fn setup_problems_reach_the_log_once_each() {
     assert_eq!(ids, ["no_gateway", "wrong_interface"]);
     assert!(core.housekeeping(t(20)).is_empty(), "logged once");
     // A gateway appears: those are gone; its missing heartbeat is new after the grace.
-    core.client_event(
-        &Event::GatewayAppeared {
-            gateway: sid(GW),
-            addr: SocketAddr::from(([127, 0, 0, 2], 9898)),
-            model: Some("gateway".into()),
-            version: Some(ProtoVersion::V1),
-            origin: Found::Discovery,
-        },
-        Instant::now(),
-        t(20),
-    );
+    core.client_event(&appeared(), Instant::now(), t(20));
     let ids: Vec<&str> = core.housekeeping(t(21)).iter().map(|p| p.id).collect();
     assert_eq!(ids, ["no_password"]);
     let ids: Vec<&str> = core.housekeeping(t(60)).iter().map(|p| p.id).collect();
