@@ -156,6 +156,11 @@ impl FriendlyName {
         &self.0
     }
 
+    /// How many topic levels the name takes (`kitchen/window`: 2).
+    pub fn levels(&self) -> usize {
+        self.0.split('/').count()
+    }
+
     /// True when the name is 12 or 14 hex digits: the shape of a gateway or sub-device sid.
     pub fn looks_like_sid(&self) -> bool {
         matches!(self.0.len(), 12 | 14) && self.0.bytes().all(|b| b.is_ascii_hexdigit())

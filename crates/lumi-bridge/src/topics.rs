@@ -22,9 +22,11 @@
 //! from its end (`…/set`, `…/set/<property>`, `…/get`, …), so no list of known devices is
 //! needed and a name can never be mistaken for a command suffix.
 //!
-//! The bridge subscribes to [`Topics::subscriptions`] (`lumi/#` and Home Assistant's status
-//! topic) and hands every message to [`Topics::parse`]; its own publications come back as
-//! [`Incoming::Own`] and are dropped. Home Assistant's status payload (`online`/`offline`) is
+//! The bridge subscribes to [`Topics::subscriptions`] (the command topics of every name depth
+//! in use, the requests and Home Assistant's status topic, never its own publications) and
+//! hands every message to [`Topics::parse`]; should one of its own publications come back
+//! anyway (an older lumi's `lumi/#`, kept in a persistent session), it parses as
+//! [`Incoming::Own`] and is dropped. Home Assistant's status payload (`online`/`offline`) is
 //! read with [`crate::state::parse_availability`]. Commands that arrive with the retain flag should be
 //! ignored by the caller: a retained `…/set` would switch a device again at every restart.
 
@@ -195,14 +197,41 @@ impl Topics {
         ))
     }
 
-    /// What to subscribe to: everything under the base topic (friendly names may have
-    /// several levels, so nothing narrower covers them) and Home Assistant's status topic.
-    pub fn subscriptions(&self) -> Vec<String> {
-        let mut s = vec![format!("{}/#", self.base)];
+    /// What to subscribe to, for friendly names of up to `depth` levels: the command topics
+    /// of every name depth ([`Topics::command_filters`]), the bridge's requests and Home
+    /// Assistant's status topic.
+    ///
+    /// Nothing here matches a topic the bridge publishes. `<base>/#` would: the broker would
+    /// send every state back to the bridge, which costs the broker as much as delivering
+    /// it to Home Assistant (`lumi bench` through mosquitto: BENCHMARKS.md).
+    pub fn subscriptions(&self, depth: usize) -> Vec<String> {
+        let mut s = vec![format!("{}/bridge/request/#", self.base)];
+        s.extend(self.command_filters(1..=depth));
         if let Some(ha) = &self.ha_status {
             s.push(ha.clone());
         }
         s
+    }
+
+    /// The four command filters of each name depth in `depths`: `<base>/+/set`,
+    /// `<base>/+/get`, `<base>/+/set/+`, `<base>/+/get/+` for names of one level, then
+    /// `<base>/+/+/set`, … A name of two levels needs its own filters because `+` matches
+    /// exactly one level.
+    pub fn command_filters(&self, depths: std::ops::RangeInclusive<usize>) -> Vec<String> {
+        let mut out = Vec::new();
+        for depth in depths {
+            let name = vec!["+"; depth].join("/");
+            for suffix in ["set", "get", "set/+", "get/+"] {
+                out.push(format!("{}/{name}/{suffix}", self.base));
+            }
+        }
+        out
+    }
+
+    /// The filter of the bridge's subscription before it narrowed to commands. A broker that
+    /// kept the session of an older lumi still has it, and would send back every state.
+    pub fn everything(&self) -> String {
+        format!("{}/#", self.base)
     }
 
     /// What an incoming topic asks for. Total: any text gives an answer, never a panic.
@@ -371,7 +400,27 @@ mod tests {
             "lumi/bridge/response/permit_join"
         );
         assert_eq!(t.homeassistant_status(), Some("homeassistant/status"));
-        assert_eq!(t.subscriptions(), ["lumi/#", "homeassistant/status"]);
+        assert_eq!(
+            t.subscriptions(1),
+            [
+                "lumi/bridge/request/#",
+                "lumi/+/set",
+                "lumi/+/get",
+                "lumi/+/set/+",
+                "lumi/+/get/+",
+                "homeassistant/status"
+            ]
+        );
+        assert_eq!(t.subscriptions(3).len(), 1 + 3 * 4 + 1);
+        assert_eq!(
+            t.command_filters(2..=2),
+            [
+                "lumi/+/+/set",
+                "lumi/+/+/get",
+                "lumi/+/+/set/+",
+                "lumi/+/+/get/+"
+            ]
+        );
         let sid = Sid::new("158d0001a2b3c4").unwrap();
         assert_eq!(
             t.legacy("sensor_ht", &sid, "temperature"),
@@ -385,7 +434,9 @@ mod tests {
         .unwrap();
         let t = Topics::from_config(&c);
         assert_eq!(t.state(&n), "home/lumi/kitchen/window");
-        assert_eq!(t.subscriptions(), ["home/lumi/#"]);
+        assert_eq!(t.subscriptions(1).len(), 5);
+        assert_eq!(t.subscriptions(1)[0], "home/lumi/bridge/request/#");
+        assert_eq!(t.everything(), "home/lumi/#");
         assert_eq!(t.homeassistant_status(), None);
         assert_eq!(
             t.legacy("sensor_ht", &sid, "temperature").as_deref(),
@@ -523,6 +574,52 @@ mod tests {
             assert_eq!(t.parse(&t.availability(&n)), Incoming::Own);
             assert_eq!(t.parse(&t.action(&n)), Incoming::Own);
         }
+    }
+
+    #[test]
+    fn subscriptions_take_every_command_and_none_of_the_bridges_own_topics() {
+        let t = topics();
+        let subs = t.subscriptions(3);
+        let heard = |topic: &str| subs.iter().any(|f| rumqttc::matches(topic, f));
+        let own_bridge = [
+            t.bridge_state(),
+            t.bridge_devices(),
+            t.bridge_event(),
+            t.bridge_response("permit_join"),
+            t.bridge_response("device/remove"),
+        ];
+        for topic in &own_bridge {
+            assert!(!heard(topic), "{topic} would come back to the bridge");
+        }
+        for request in ["permit_join", "device/rename", "nonsense"] {
+            assert!(heard(&t.bridge_request(request)), "{request}");
+        }
+        assert!(heard("homeassistant/status"));
+        for (n, in_depth) in [
+            ("plug", true),
+            ("kitchen/window", true),
+            ("Küche/Licht (2)", true),
+            ("a/b/c", true),
+            ("a/set/b/c", false),
+        ] {
+            let n = name(n);
+            for topic in [t.state(&n), t.availability(&n), t.action(&n)] {
+                assert!(!heard(&topic), "{topic} would come back to the bridge");
+            }
+            for topic in [
+                t.set(&n),
+                t.get(&n),
+                t.set_property(&n, "state"),
+                format!("{}/brightness", t.get(&n)),
+            ] {
+                assert_eq!(heard(&topic), in_depth, "{topic}");
+            }
+        }
+        // One level more: the next four filters.
+        let deeper = t.command_filters(4..=4);
+        let n = name("a/set/b/c");
+        assert!(deeper.iter().any(|f| rumqttc::matches(&t.set(&n), f)));
+        assert!(!deeper.iter().any(|f| rumqttc::matches(&t.state(&n), f)));
     }
 
     #[test]

@@ -222,7 +222,7 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
     let sub = check_house_published(&h, m.addr()).await;
 
     // /set/<property> with a plain value on the v2 gateway's plug (if any), TOGGLE.
-    let (g, plug, model) = h.find(DeviceKind::Plug);
+    let (_, plug, model) = h.find(DeviceKind::Plug);
     sub.publish(&format!("lumi/{plug}/set/state"), b"TOGGLE", false)
         .await;
     wait_json(&sub, &format!("lumi/{plug}"), |v| v["state"] == "ON").await;
@@ -258,6 +258,9 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
     );
     assert_eq!(r["data"]["mqtt"]["connected"], true);
     assert_eq!(r["data"]["gateways"].as_array().unwrap().len(), 2);
+    // The broker sends the bridge only what was sent to it: the set and this request, not
+    // back the hundreds of states, discovery configs and availabilities it published.
+    assert_eq!(r["data"]["mqtt"]["received"], 2, "{r}");
 
     sub.publish(
         "lumi/bridge/request/read",
@@ -295,7 +298,31 @@ async fn mosquitto_end_to_end_with_requests_and_legacy_topics() {
             .contains("no device named \"nobody\""),
         "{log}"
     );
-    let _ = g;
+    // A name with more levels than any configured: the bridge subscribes to its command
+    // topics before it answers, so a command right after the answer is heard.
+    sub.publish(
+        "lumi/bridge/request/rename",
+        format!(r#"{{"from":"{plug}","to":"house/ground/kitchen/kettle"}}"#).as_bytes(),
+        false,
+    )
+    .await;
+    let r = wait_json(&sub, "lumi/bridge/response/rename", |_| true).await;
+    assert_eq!(r["status"], "ok", "{r}");
+    sub.publish(
+        "lumi/house/ground/kitchen/kettle/set",
+        br#"{"state":"OFF"}"#,
+        false,
+    )
+    .await;
+    wait_json(&sub, "lumi/house/ground/kitchen/kettle", |v| {
+        v["state"] == "OFF"
+    })
+    .await;
+    assert_eq!(
+        h.sim_value(&plug, "state").await,
+        Some(TypedValue::text("off")),
+        "the simulated plug"
+    );
     b.stop().await.unwrap();
     h.stop().await;
 }

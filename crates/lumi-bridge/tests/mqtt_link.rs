@@ -511,3 +511,54 @@ async fn ignored_topics_never_reach_the_events_channel() {
     );
     assert!(link.stats().received >= 501, "{:?}", link.stats());
 }
+
+#[tokio::test]
+async fn subscribes_to_more_filters_and_drops_an_old_sessions_filter() {
+    let Some(mut m) = mosquitto_or_skip() else {
+        return;
+    };
+    // An older version of the program held `t/#` in a persistent session.
+    let mut o = options(&m, "upgraded");
+    o.persistent_session = true;
+    o.subscriptions = vec![("t/#".into(), Qos::AtLeastOnce)];
+    let (old, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+    old.disconnect().await;
+
+    let mut o = options(&m, "upgraded");
+    o.persistent_session = true;
+    o.subscriptions = vec![("t/+/set".into(), Qos::AtLeastOnce)];
+    o.unsubscribe_on_resume = vec!["t/#".into()];
+    let (link, mut events) = Link::start(o).unwrap();
+    match event(&mut events, |e| matches!(e, LinkEvent::Connected { .. })).await {
+        LinkEvent::Connected { session_present } => assert!(session_present),
+        _ => unreachable!(),
+    }
+    // One publisher, one subscriber, one QoS: the broker keeps the order. Had `t/#` stayed,
+    // the state would arrive first (checked: it does without `unsubscribe_on_resume`).
+    let sub = Subscriber::connect(m.addr(), &["unrelated"]).await;
+    sub.publish("t/a", "state", false).await;
+    sub.publish("t/a/set", "ON", false).await;
+    assert_eq!(message(&mut events).await.0, "t/a/set");
+
+    // A filter added at run time: heard now, and again after a reconnect.
+    link.subscribe(vec![("t/+/+/set".into(), Qos::AtLeastOnce)])
+        .await
+        .unwrap();
+    sub.publish("t/a/b", "state", false).await;
+    sub.publish("t/a/b/set", "ON", false).await;
+    assert_eq!(message(&mut events).await.0, "t/a/b/set");
+    // A restarted broker (no persistence) has forgotten every subscription.
+    m.restart().unwrap();
+    event(&mut events, |e| matches!(e, LinkEvent::Connected { .. })).await;
+    let sub = Subscriber::connect(m.addr(), &["unrelated"]).await;
+    sub.publish("t/c/d/set", "OFF", false).await;
+    assert_eq!(message(&mut events).await.0, "t/c/d/set");
+    assert!(
+        link.subscribe(vec![("t/#/x".into(), Qos::AtMostOnce)])
+            .await
+            .is_err(),
+        "an invalid filter is refused"
+    );
+    link.disconnect().await;
+}

@@ -230,6 +230,10 @@ pub struct Core {
     names: HashMap<String, Sid>,
     /// Names given by `rename` requests (until the next start).
     renamed: HashMap<Sid, FriendlyName>,
+    /// The deepest name (in levels) the subscriptions cover.
+    depth: usize,
+    /// Command filters for names deeper than before, until taken.
+    subscribe: Vec<String>,
     connected: bool,
     devices_dirty: bool,
     started: SystemTime,
@@ -277,6 +281,9 @@ pub struct Output {
     /// Live updates for the dashboard (JSON texts), only while
     /// [`Core::set_watching`] says someone watches.
     pub ui: Vec<String>,
+    /// Filters to subscribe to from now on, besides [`Core::subscriptions`]: a rename gave a
+    /// name more levels than any before.
+    pub subscribe: Vec<String>,
 }
 
 /// The answer to a dashboard command.
@@ -295,6 +302,12 @@ pub struct CommandError {
 impl Core {
     /// A bridge with nothing known yet, not connected.
     pub fn new(config: Config, now: SystemTime) -> Core {
+        let depth = config
+            .devices
+            .iter()
+            .filter_map(|d| d.name.as_ref())
+            .map(FriendlyName::levels)
+            .fold(1, usize::max);
         Core {
             topics: Topics::from_config(&config),
             discovery: Discovery::new(&config),
@@ -303,6 +316,8 @@ impl Core {
             gateways: BTreeMap::new(),
             names: HashMap::new(),
             renamed: HashMap::new(),
+            depth,
+            subscribe: Vec::new(),
             connected: false,
             devices_dirty: false,
             started: now,
@@ -397,14 +412,21 @@ impl Core {
         &self.topics
     }
 
+    /// The QoS of the bridge's subscriptions and publications.
+    pub fn mqtt_qos(&self) -> Qos {
+        self.config.mqtt.qos
+    }
+
     /// Counters.
     pub fn stats(&self) -> CoreStats {
         self.stats
     }
 
-    /// What the MQTT connection must subscribe to.
+    /// What the MQTT connection must subscribe to: the command topics of names as deep as
+    /// the deepest configured name. A rename to a deeper name adds filters
+    /// ([`Output::subscribe`]).
     pub fn subscriptions(&self) -> Vec<String> {
-        self.topics.subscriptions()
+        self.topics.subscriptions(self.depth)
     }
 
     /// Takes what the last inputs produced.
@@ -431,6 +453,7 @@ impl Core {
             jobs: std::mem::take(&mut self.jobs),
             replies: std::mem::take(&mut self.replies),
             ui,
+            subscribe: std::mem::take(&mut self.subscribe),
         }
     }
 
@@ -1211,6 +1234,11 @@ impl Core {
             return to;
         };
         let old = std::mem::replace(&mut d.name, to.clone());
+        if to.levels() > self.depth {
+            self.subscribe
+                .extend(self.topics.command_filters(self.depth + 1..=to.levels()));
+            self.depth = to.levels();
+        }
         self.names.remove(old.as_str());
         self.names.insert(to.as_str().to_owned(), sid.clone());
         self.renamed.insert(sid.clone(), to.clone());

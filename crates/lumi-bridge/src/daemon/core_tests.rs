@@ -990,3 +990,48 @@ fn setup_problems_reach_the_log_once_each() {
     let ids: Vec<&str> = core.housekeeping(t(60)).iter().map(|p| p.id).collect();
     assert_eq!(ids, ["no_multicast"]);
 }
+
+#[test]
+fn subscriptions_follow_the_deepest_name() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    // The house names devices with two levels ("kitchen/plug").
+    let subs = core.subscriptions();
+    assert!(subs.contains(&"lumi/+/+/set".to_owned()), "{subs:?}");
+    assert!(
+        !subs.iter().any(|f| f.starts_with("lumi/+/+/+/")),
+        "{subs:?}"
+    );
+    assert!(!subs.contains(&"lumi/#".to_owned()));
+    core.mqtt_message(
+        "lumi/bridge/request/rename",
+        br#"{"from":"kitchen/plug","to":"house/ground/kitchen/kettle"}"#,
+        false,
+    );
+    let out = core.take();
+    assert_eq!(
+        out.subscribe,
+        [
+            "lumi/+/+/+/set",
+            "lumi/+/+/+/get",
+            "lumi/+/+/+/set/+",
+            "lumi/+/+/+/get/+",
+            "lumi/+/+/+/+/set",
+            "lumi/+/+/+/+/get",
+            "lumi/+/+/+/+/set/+",
+            "lumi/+/+/+/+/get/+",
+        ]
+    );
+    assert_eq!(
+        core.subscriptions().len(),
+        subs.len() + 8,
+        "kept for reconnects"
+    );
+    // A shallower name adds nothing.
+    core.mqtt_message(
+        "lumi/bridge/request/rename",
+        br#"{"from":"house/ground/kitchen/kettle","to":"kettle"}"#,
+        false,
+    );
+    assert!(core.take().subscribe.is_empty());
+}

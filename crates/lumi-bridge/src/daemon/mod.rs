@@ -213,8 +213,9 @@ impl Bridge {
             qos: crate::config::Qos::AtLeastOnce,
             retain: true,
         });
-        // The bridge's own states, availability and bridge topics come back through `<base>/#`:
-        // drop them in the link (the core would ignore them anyway).
+        // The subscriptions match none of the bridge's own topics, but a broker can still send
+        // some back (an older lumi's `<base>/#` in a resumed session, until the UNSUBSCRIBE
+        // below): drop them in the link (the core would ignore them anyway).
         let topics = core.topics().clone();
         opts.ignore = Some(crate::mqtt::TopicFilter(std::sync::Arc::new(
             move |t: &str| matches!(topics.parse(t), crate::topics::Incoming::Own),
@@ -224,6 +225,7 @@ impl Bridge {
             .into_iter()
             .map(|t| (t, config.mqtt.qos))
             .collect();
+        opts.unsubscribe_on_resume = vec![core.topics().everything()];
         let broker_text = match &config.mqtt.broker {
             Broker::External(url) => url.to_string(),
             Broker::Embedded { .. } => format!("mqtt://{mqtt_addr} (embedded)"),
@@ -536,12 +538,26 @@ async fn flush(
 ) {
     // Live dashboard messages only while a page is open.
     core.set_watching(publishing.ui.receiver_count() > 0);
+    let qos = core.mqtt_qos();
     let Output {
         publish,
         jobs,
         replies,
         ui,
+        subscribe,
     } = core.take();
+    // Before the rename's answer is published, so a command to the new name right after it
+    // is heard.
+    if !subscribe.is_empty() {
+        tracing::info!(
+            filters = subscribe.len(),
+            "a name has more levels than any before: subscribing to its command topics"
+        );
+        let filters = subscribe.into_iter().map(|f| (f, qos)).collect();
+        if let Err(e) = link.subscribe(filters).await {
+            tracing::warn!("could not subscribe to the command topics of deeper names: {e}");
+        }
+    }
     for m in ui {
         let _ = publishing.ui.send(Arc::from(m));
     }

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use rumqttc::{
     ConnectReturnCode, ConnectionError, Event, EventLoop, Outgoing, Packet, Publish, QoS, Request,
-    StateError, Subscribe, SubscribeFilter, SubscribeReasonCode,
+    StateError, Subscribe, SubscribeFilter, SubscribeReasonCode, Unsubscribe,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{Counters, LinkEvent, LinkOptions, MAX_INFLIGHT, STABLE_AFTER, Shared, from_qos, qos};
+use super::{Counters, LinkEvent, LinkOptions, MAX_INFLIGHT, STABLE_AFTER, Shared, from_qos};
 
 /// The wait before the next connection attempt: doubles from `min` to `max` after each
 /// failure; a lost connection that had lasted [`STABLE_AFTER`] is retried at once and starts
@@ -71,7 +71,10 @@ impl Drop for Finished {
 pub(super) struct Driver {
     eventloop: EventLoop,
     broker: String,
+    /// The filters of the last SUBSCRIBE sent at a connect (from [`Shared`]).
     subscriptions: Vec<(String, QoS)>,
+    /// Unsubscribed from when the broker resumes a session ([`super::LinkOptions::unsubscribe_on_resume`]).
+    unsubscribe_on_resume: Vec<String>,
     shared: Arc<Shared>,
     events: mpsc::Sender<LinkEvent>,
     ignore: Option<super::TopicFilter>,
@@ -85,6 +88,8 @@ pub(super) struct Driver {
     /// `Some(None)`: the SUBSCRIBE is queued; `Some(Some(id))`: sent with this packet id,
     /// waiting for its SUBACK before `Connected`.
     awaiting_suback: Option<Option<u16>>,
+    /// The same for the UNSUBSCRIBE of a resumed session: `Connected` waits for both.
+    awaiting_unsuback: Option<Option<u16>>,
     /// Publishes taken from rumqttc when the connection broke, to resend after the CONNACK.
     rescued: VecDeque<Publish>,
     /// Failed attempts in a row.
@@ -113,11 +118,8 @@ impl Driver {
         Driver {
             eventloop,
             broker,
-            subscriptions: opts
-                .subscriptions
-                .iter()
-                .map(|(f, q)| (f.clone(), qos(*q)))
-                .collect(),
+            subscriptions: Vec::new(),
+            unsubscribe_on_resume: opts.unsubscribe_on_resume.clone(),
             shared: Arc::clone(&shared),
             events,
             ignore: opts.ignore.clone(),
@@ -127,6 +129,7 @@ impl Driver {
             ever_connected: false,
             session_present: false,
             awaiting_suback: None,
+            awaiting_unsuback: None,
             rescued: VecDeque::new(),
             attempt: 0,
             _finished: Finished { shared, done },
@@ -205,16 +208,26 @@ impl Driver {
                     }
                 }
                 tracing::debug!(broker = %self.broker, "mqtt: subscribed");
-                emit(
-                    &self.events,
-                    LinkEvent::Connected {
-                        session_present: self.session_present,
-                    },
-                )
-                .await;
+                if self.awaiting_unsuback.is_none() {
+                    self.emit_connected().await;
+                }
+            }
+            Event::Incoming(Packet::UnsubAck(ack))
+                if self.awaiting_unsuback == Some(Some(ack.pkid)) =>
+            {
+                self.awaiting_unsuback = None;
+                tracing::debug!(broker = %self.broker, "mqtt: unsubscribed from the old session's filters");
+                if self.awaiting_suback.is_none() {
+                    self.emit_connected().await;
+                }
             }
             Event::Outgoing(Outgoing::Subscribe(pkid)) if self.awaiting_suback == Some(None) => {
                 self.awaiting_suback = Some(Some(pkid));
+            }
+            Event::Outgoing(Outgoing::Unsubscribe(pkid))
+                if self.awaiting_unsuback == Some(None) =>
+            {
+                self.awaiting_unsuback = Some(Some(pkid));
             }
             Event::Outgoing(Outgoing::Publish(_)) => Counters::add(&counters.sent, 1),
             Event::Outgoing(Outgoing::Disconnect) => {
@@ -243,7 +256,13 @@ impl Driver {
         // rumqttc has emptied its pending list for the new session; ours goes first: the
         // subscriptions, then what was pending at the disconnect, in order. Later publishes
         // come from the request channel, which rumqttc reads only when this list is empty.
-        let mut pending = VecDeque::with_capacity(self.rescued.len() + 1);
+        let mut pending = VecDeque::with_capacity(self.rescued.len() + 2);
+        self.subscriptions = self
+            .shared
+            .subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         if !self.subscriptions.is_empty() {
             let filters = self
                 .subscriptions
@@ -251,6 +270,14 @@ impl Driver {
                 .map(|(f, q)| SubscribeFilter::new(f.clone(), *q));
             pending.push_back(Request::Subscribe(Subscribe::new_many(filters)));
             self.awaiting_suback = Some(None);
+        }
+        // After the new filters, so nothing goes unheard in between.
+        if session_present && !self.unsubscribe_on_resume.is_empty() {
+            pending.push_back(Request::Unsubscribe(Unsubscribe {
+                pkid: 0,
+                topics: self.unsubscribe_on_resume.clone(),
+            }));
+            self.awaiting_unsuback = Some(None);
         }
         if !self.rescued.is_empty() {
             tracing::info!(
@@ -270,9 +297,20 @@ impl Driver {
         pending.extend(self.eventloop.pending.drain(..));
         self.eventloop.pending = pending;
 
-        if self.subscriptions.is_empty() {
-            emit(&self.events, LinkEvent::Connected { session_present }).await;
+        if self.awaiting_suback.is_none() && self.awaiting_unsuback.is_none() {
+            self.emit_connected().await;
         }
+    }
+
+    /// Connected, with the subscriptions in place.
+    async fn emit_connected(&mut self) {
+        emit(
+            &self.events,
+            LinkEvent::Connected {
+                session_present: self.session_present,
+            },
+        )
+        .await;
     }
 
     async fn on_lost(&mut self, e: &ConnectionError) -> Next {
@@ -282,6 +320,7 @@ impl Driver {
             .map(|t| t.elapsed())
             .unwrap_or_default();
         self.awaiting_suback = None;
+        self.awaiting_unsuback = None;
         let disconnect_pending = self.rescue();
         let reason = describe(e);
         if disconnect_pending || *self.stop.borrow() {

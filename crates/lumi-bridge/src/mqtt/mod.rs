@@ -124,6 +124,9 @@ pub struct LinkOptions {
     pub will: Option<Will>,
     /// Filters subscribed to at every connect, with their QoS.
     pub subscriptions: Vec<(String, Qos)>,
+    /// Filters unsubscribed from when the broker resumes a session (a persistent session of
+    /// an older version may hold filters this one no longer wants).
+    pub unsubscribe_on_resume: Vec<String>,
     /// First wait after a failed connection attempt (doubles up to `backoff_max`).
     pub backoff_min: Duration,
     /// Longest wait between connection attempts.
@@ -136,9 +139,11 @@ pub struct LinkOptions {
     /// The largest outgoing packet, in bytes (topic, payload and about 7 bytes of header).
     pub max_packet_size: usize,
     /// Incoming messages on the topics this says yes to are counted and dropped instead of
-    /// becoming [`LinkEvent::Message`]s: a bridge subscribed to `lumi/#` hears every state
-    /// it publishes itself, and those echoes must neither cost the receiver nor fill the
-    /// events channel (which would stop the driver, and with it the publish queue).
+    /// becoming [`LinkEvent::Message`]s: a client subscribed to a filter that matches its
+    /// own publications (the bridge's `lumi/#` before it narrowed its subscriptions, still
+    /// held by a resumed session until [`LinkOptions::unsubscribe_on_resume`] is done) hears
+    /// them back, and those echoes must neither cost the receiver nor fill the events channel
+    /// (which would stop the driver, and with it the publish queue).
     pub ignore: Option<TopicFilter>,
 }
 
@@ -168,6 +173,7 @@ impl LinkOptions {
             persistent_session: false,
             will: None,
             subscriptions: Vec::new(),
+            unsubscribe_on_resume: Vec::new(),
             backoff_min: DEFAULT_BACKOFF_MIN,
             backoff_max: DEFAULT_BACKOFF_MAX,
             queue: DEFAULT_QUEUE,
@@ -286,6 +292,9 @@ impl LinkOptions {
             );
         }
         for (filter, _) in &self.subscriptions {
+            check_filter(filter)?;
+        }
+        for filter in &self.unsubscribe_on_resume {
             check_filter(filter)?;
         }
         if let Some(will) = &self.will {
@@ -563,6 +572,9 @@ impl Counters {
 #[derive(Debug, Default)]
 struct Shared {
     counters: Counters,
+    /// Every filter to subscribe to at each connect: [`LinkOptions::subscriptions`] and what
+    /// [`Link::subscribe`] added since.
+    subscriptions: std::sync::Mutex<Vec<(String, QoS)>>,
     /// The driver has stopped.
     closed: AtomicBool,
     /// A QueueFull was logged and no publish succeeded since (one warning per episode).
@@ -613,7 +625,15 @@ impl Link {
         let mut net = eventloop.network_options();
         net.set_tcp_nodelay(true);
         eventloop.set_network_options(net);
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            subscriptions: std::sync::Mutex::new(
+                opts.subscriptions
+                    .iter()
+                    .map(|(f, q)| (f.clone(), qos(*q)))
+                    .collect(),
+            ),
+            ..Shared::default()
+        });
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
         let (events_tx, events_rx) = mpsc::channel(opts.events);
@@ -810,6 +830,38 @@ impl Link {
             let _ = tokio::time::timeout(Duration::from_millis(100), done.wait_for(|d| *d)).await;
         }
         self.inner.shared.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Subscribes to more filters, now (behind what is already queued) and at every later
+    /// connect. Waits for room in the queue.
+    pub async fn subscribe(&self, filters: Vec<(String, Qos)>) -> Result<(), LinkError> {
+        for (filter, _) in &filters {
+            check_filter(filter)?;
+        }
+        if filters.is_empty() {
+            return Ok(());
+        }
+        let filters: Vec<(String, QoS)> = filters
+            .into_iter()
+            .map(|(f, q)| (f, self::qos(q)))
+            .collect();
+        self.inner
+            .shared
+            .subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(filters.iter().cloned());
+        if self.is_closed() {
+            return Err(LinkError::Closed);
+        }
+        let many = filters
+            .into_iter()
+            .map(|(f, q)| rumqttc::SubscribeFilter::new(f, q));
+        self.inner
+            .client
+            .subscribe_many(many)
+            .await
+            .map_err(|_| LinkError::Closed)
     }
 
     /// The link's counters.
