@@ -237,7 +237,11 @@ fn house() -> (Core, Vec<Sid>, tokio::time::Instant) {
         }
         core.loaded(&[], &devices, wall());
     }
+    // Every announcement, batch by batch.
     let _ = core.take();
+    while core.announcing() {
+        let _ = core.take();
+    }
     (core, gateways, now)
 }
 

@@ -11,7 +11,7 @@
 //! list): everything is published again, from this cache, on the next connection. Events,
 //! actions and responses are handed on, and wait in the link's queue.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 #[path = "dashboard.rs"]
@@ -234,6 +234,11 @@ pub struct Core {
     depth: usize,
     /// Command filters for names deeper than before, until taken.
     subscribe: Vec<String>,
+    /// Devices whose discovery, availability and state are still to be published after a
+    /// (re)connection or a registry load, in order; [`Core::take`] publishes them
+    /// [`ANNOUNCE_BATCH`] at a time. A sid not in `announcing` is stale and skipped.
+    announce: std::collections::VecDeque<Sid>,
+    announcing: HashSet<Sid>,
     connected: bool,
     devices_dirty: bool,
     started: SystemTime,
@@ -268,6 +273,11 @@ pub struct Core {
 /// each), and a house of 500 devices loading would otherwise queue hundreds of copies of a
 /// half-megabyte list (measured with `lumi bench`: 5 MB of the bridge's peak memory).
 pub const DEVICES_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Devices announced per [`Core::take`] after a (re)connection or a registry load: about
+/// 10 KB of discovery configs each, so a batch is some 250 KB where a house of 500 devices
+/// in one output took 3.5 MB of the bridge's peak memory (heaptrack, `lumi bench`).
+pub const ANNOUNCE_BATCH: usize = 25;
 
 /// What one input produced.
 #[derive(Debug, Default)]
@@ -318,6 +328,8 @@ impl Core {
             renamed: HashMap::new(),
             depth,
             subscribe: Vec::new(),
+            announce: std::collections::VecDeque::new(),
+            announcing: HashSet::new(),
             connected: false,
             devices_dirty: false,
             started: now,
@@ -429,8 +441,12 @@ impl Core {
         self.topics.subscriptions(self.depth)
     }
 
-    /// Takes what the last inputs produced.
+    /// Takes what the last inputs produced. After a (re)connection or a registry load the
+    /// devices are announced [`ANNOUNCE_BATCH`] at a time: call again while
+    /// [`Core::announcing`] says more are waiting (publishing each batch before asking for the
+    /// next keeps only one batch of messages in memory).
     pub fn take(&mut self) -> Output {
+        self.announce_batch();
         let devices_due = self.devices_sent.map(|t| t + DEVICES_INTERVAL);
         let devices_now = match (devices_due, self.clock) {
             (Some(due), Some(now)) => now >= due,
@@ -485,6 +501,54 @@ impl Core {
         for d in self.devices.values_mut() {
             d.discovered = false;
         }
+        // Everything is announced again on the next connection.
+        self.announce.clear();
+        self.announcing.clear();
+    }
+
+    /// Devices are still waiting to be announced ([`Core::take`]).
+    pub fn announcing(&self) -> bool {
+        self.connected && !self.announcing.is_empty()
+    }
+
+    /// Queues a device's announcement (discovery when not yet sent, availability, state).
+    fn queue_announce(&mut self, sid: &Sid) {
+        if self.connected && self.announcing.insert(sid.clone()) {
+            self.announce.push_back(sid.clone());
+        }
+    }
+
+    /// Announces the next [`ANNOUNCE_BATCH`] queued devices.
+    fn announce_batch(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let mut done = 0;
+        while done < ANNOUNCE_BATCH {
+            let Some(sid) = self.announce.pop_front() else {
+                break;
+            };
+            if self.announce_now(&sid) {
+                done += 1;
+            }
+        }
+    }
+
+    /// Announces a queued device now (before anything else is published for it). False when
+    /// it was not queued.
+    fn announce_now(&mut self, sid: &Sid) -> bool {
+        if !self.announcing.remove(sid) {
+            return false;
+        }
+        if self.devices.get(sid).is_some_and(|d| !d.discovered) {
+            self.publish_discovery(sid);
+        }
+        if let Some(d) = self.devices.get_mut(sid) {
+            d.published_online = None;
+        }
+        self.publish_availability(sid);
+        self.publish_state(sid, None);
+        true
     }
 
     /// What to publish before a clean stop.
@@ -518,12 +582,10 @@ impl Core {
         }
         let sids: Vec<Sid> = self.devices.keys().cloned().collect();
         for sid in &sids {
-            self.publish_discovery(sid);
             if let Some(d) = self.devices.get_mut(sid) {
-                d.published_online = None;
+                d.discovered = false;
             }
-            self.publish_availability(sid);
-            self.publish_state(sid, None);
+            self.queue_announce(sid);
         }
         self.devices_dirty = true;
     }
@@ -704,6 +766,10 @@ impl Core {
         for info in devices {
             let known = self.devices.contains_key(&info.sid);
             let model = info.model.clone().unwrap_or_default();
+            if !known || self.connected {
+                // Discovery, availability and state in take()'s batches.
+                self.queue_announce(&info.sid);
+            }
             self.ensure_device(&info.sid, Some(&info.gateway), &model, false);
             if let Some(d) = self.devices.get_mut(&info.sid) {
                 d.state.absorb(&info.state, false);
@@ -712,7 +778,8 @@ impl Core {
                     d.last_seen = wall.checked_sub(ago);
                 }
             }
-            if !known || self.connected {
+            if !known && !self.connected {
+                // Not connected: nothing is published; the dashboard still learns of it.
                 self.publish_availability(&info.sid);
                 self.publish_state(&info.sid, None);
             }
@@ -744,6 +811,11 @@ impl Core {
         now: Instant,
         wall: SystemTime,
     ) {
+        // Still waiting for its announcement: announce it first, so its discovery config
+        // goes before this state.
+        if self.announcing.contains(sid) {
+            self.announce_now(sid);
+        }
         let is_gateway = sid == gateway;
         let parent = (!is_gateway).then_some(gateway);
         let model = model.filter(|m| !m.trim().is_empty());
@@ -898,7 +970,9 @@ impl Core {
             .to_json();
             self.publish(self.topics.bridge_event(), event, Qos::AtLeastOnce, false);
         }
-        self.publish_discovery(sid);
+        if !self.announcing.contains(sid) {
+            self.publish_discovery(sid);
+        }
     }
 
     // --- timers ----------------------------------------------------------------------------

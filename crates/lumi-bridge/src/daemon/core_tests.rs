@@ -1035,3 +1035,90 @@ fn subscriptions_follow_the_deepest_name() {
     );
     assert!(core.take().subscribe.is_empty());
 }
+
+#[test]
+fn a_large_house_is_announced_in_batches_and_a_report_jumps_the_queue() {
+    use crate::daemon::core::ANNOUNCE_BATCH;
+    let now = Instant::now();
+    let mut core = Core::new(config(), wall());
+    core.connected();
+    core.client_event(&appeared(), now, wall());
+    let _ = core.take();
+    let plugs: Vec<String> = (0..60).map(|i| format!("158d00012000{i:02x}")).collect();
+    let infos: Vec<DeviceInfo> = plugs
+        .iter()
+        .map(|s| info(s, "plug", Props::new().with("status", "off")))
+        .collect();
+    core.loaded(&[], &infos, wall());
+    let states = |out: &Output| {
+        plugs
+            .iter()
+            .filter(|p| out.publish.iter().any(|m| m.topic == format!("lumi/{p}")))
+            .count()
+    };
+    let configs = |out: &Output, p: &str| {
+        out.publish
+            .iter()
+            .filter(|m| m.topic.starts_with("homeassistant/") && m.topic.contains(p))
+            .count()
+    };
+    // The first batch only.
+    let first = core.take();
+    assert_eq!(states(&first), ANNOUNCE_BATCH);
+    assert!(configs(&first, &plugs[0]) > 0);
+    assert_eq!(configs(&first, &plugs[59]), 0);
+    assert!(core.announcing());
+
+    // A report from a device still waiting: its discovery goes before its state.
+    core.client_event(
+        &report(
+            &plugs[59],
+            "plug",
+            ProtoVersion::V1,
+            Props::new().with("status", "on"),
+        ),
+        now,
+        wall(),
+    );
+    let out = core.take();
+    let topics = topics(&out);
+    let config_at = topics
+        .iter()
+        .position(|t| t.starts_with("homeassistant/") && t.contains(plugs[59].as_str()))
+        .expect("its discovery");
+    let state_at = topics
+        .iter()
+        .rposition(|t| *t == format!("lumi/{}", plugs[59]))
+        .expect("its state");
+    assert!(config_at < state_at, "{topics:?}");
+    assert_eq!(json(&out.publish[state_at])["state"], "ON");
+
+    // The rest, batch by batch, each device once.
+    let mut seen = states(&first) + states(&out);
+    let mut rounds = 0;
+    while core.announcing() {
+        let out = core.take();
+        assert!(states(&out) <= ANNOUNCE_BATCH);
+        assert_eq!(configs(&out, &plugs[59]), 0, "announced once");
+        seen += states(&out);
+        rounds += 1;
+    }
+    assert_eq!(seen, 60, "every plug announced once");
+    assert!(rounds >= 1);
+
+    // A reconnection announces everything again, discovery included.
+    core.disconnected();
+    assert!(!core.announcing());
+    core.connected();
+    let mut again = 0;
+    let mut discovered = 0;
+    loop {
+        let out = core.take();
+        again += states(&out);
+        discovered += plugs.iter().filter(|p| configs(&out, p) > 0).count();
+        if !core.announcing() {
+            break;
+        }
+    }
+    assert_eq!((again, discovered), (60, 60));
+}

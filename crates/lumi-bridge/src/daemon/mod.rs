@@ -528,8 +528,25 @@ struct Publishing {
     next_id: u64,
 }
 
-/// Publishes what the core produced and starts the jobs it asked for.
+/// Publishes what the core produced and starts the jobs it asked for; after a (re)connection
+/// or a registry load, the devices' announcements batch by batch, each queued for the
+/// broker before the next is made.
 async fn flush(
+    core: &mut Core,
+    link: &Link,
+    client: &Client,
+    done: &mpsc::UnboundedSender<(Job, JobResult, Duration)>,
+    publishing: &mut Publishing,
+) {
+    loop {
+        flush_once(core, link, client, done, publishing).await;
+        if !core.announcing() {
+            break;
+        }
+    }
+}
+
+async fn flush_once(
     core: &mut Core,
     link: &Link,
     client: &Client,
