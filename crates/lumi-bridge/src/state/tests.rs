@@ -298,6 +298,13 @@ fn a_bridge_devices_entry_describes_the_catalogue_entry() {
         gateway: None,
         ..entry.clone()
     };
+    // Written entry by entry, the text is the whole array's, byte for byte.
+    let both = [entry.clone(), stranger.clone()];
+    assert_eq!(
+        devices_payload(&both),
+        Value::Array(both.iter().map(DeviceEntry::to_json).collect()).to_string()
+    );
+    assert_eq!(devices_payload(&[]), "[]");
     let list: Value = serde_json::from_str(&devices_payload(&[entry, stranger])).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[1]["supported"], json!(false));
