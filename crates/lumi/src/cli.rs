@@ -419,6 +419,10 @@ pub struct BenchArgs {
     /// Do not measure the loopback limit first.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Also write every delivered report to this CSV file: when it was sent (ms after the
+    /// first report) and its latency (ms). To find out when the slow ones happen.
+    #[arg(long, value_name = "FILE", help_heading = "Advanced")]
+    pub latency_csv: Option<std::path::PathBuf>,
     /// After the last report, wait this long without a new delivery before counting the
     /// rest as lost.
     #[arg(long, default_value = "3s", help_heading = "Advanced")]

@@ -89,6 +89,45 @@ fn a_paced_run_through_the_embedded_broker_delivers_every_report_and_measures_it
 }
 
 #[test]
+fn a_paced_run_measures_the_latency_floor_and_writes_every_latency() {
+    let dir = lumi_bridge::testkit::temp_dir("bench-csv").unwrap();
+    let csv = dir.join("latency.csv");
+    let r = bench(&[
+        "--gateways",
+        "1",
+        "--devices",
+        "2",
+        "--rate",
+        "300",
+        "--duration",
+        "1s",
+        "--latency-csv",
+        csv.to_str().unwrap(),
+    ]);
+    // The bare pair ran at the bench's rate, as long as the run.
+    let floor = &r["loopback_latency_ms"];
+    assert_eq!(u(floor, "/rate"), 300, "{r:#}");
+    assert_eq!(u(floor, "/received"), 300, "{r:#}");
+    let (p50, p999, max) = (f(floor, "/p50"), f(floor, "/p999"), f(floor, "/max"));
+    assert!(0.0 < p50 && p50 <= p999 && p999 <= max, "{r:#}");
+    // One CSV line per delivered report, sent times in order of the load.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("sent_ms,latency_ms"));
+    let rows: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let (a, b) = l.split_once(',').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len() as u64, u(&r, "/stages/delivered"));
+    assert!(rows.iter().all(|(s, l)| *s >= 0.0 && *l > 0.0));
+    let max_ms = rows.iter().map(|(_, l)| *l).fold(0.0, f64::max);
+    assert!((max_ms - f(&r, "/latency_ms/max")).abs() < 0.01, "{r:#}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn a_burst_through_mosquitto_accounts_for_every_report_and_measures_the_loopback_limit() {
     if lumi_bridge::testkit::mosquitto_or_skip().is_none() {
         return;

@@ -199,6 +199,91 @@ pub fn baseline(
     })
 }
 
+/// What the bare pair's paced run measured ([`latency_baseline`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LatencyBaseline {
+    /// Datagrams per second.
+    pub rate: u32,
+    /// Datagrams received.
+    pub received: u64,
+    /// Send → receive, in ms.
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// The latency floor at the bench's rate: `count` datagrams paced at `rate` from a bare
+/// sender to a bare receiver on the bridge's kind of socket, each timed from its send to its
+/// receive. One hop, no work: what the machine's scheduling alone adds to every stage of the
+/// pipeline (the bench's figure goes through four processes and three hops).
+pub fn latency_baseline(
+    interface: Ipv4Addr,
+    group: Ipv4Addr,
+    port: u16,
+    rate: u32,
+    count: u64,
+) -> io::Result<LatencyBaseline> {
+    let net = lumi_client::net::NetConfig {
+        interface,
+        group,
+        discovery_port: port,
+        report_port: port,
+    };
+    let r = lumi_client::net::report_socket(&net)?.into_std()?;
+    r.set_nonblocking(false)?;
+    r.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let base = Instant::now();
+    let receiver = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        let mut latencies = Vec::with_capacity(count as usize);
+        while (latencies.len() as u64) < count {
+            match r.recv_from(&mut buf) {
+                Ok((n, _)) if n >= 8 => {
+                    let now = base.elapsed().as_nanos() as u64;
+                    let mut sent = [0u8; 8];
+                    sent.copy_from_slice(&buf[..8]);
+                    latencies.push(now.saturating_sub(u64::from_le_bytes(sent)));
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        latencies
+    });
+    let s = sender(interface, interface)?;
+    let to = SocketAddr::V4(SocketAddrV4::new(group, port));
+    let start = Instant::now();
+    for i in 0..count {
+        let due = start + Duration::from_nanos(i * 1_000_000_000 / u64::from(rate.max(1)));
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        let sent = base.elapsed().as_nanos() as u64;
+        let _ = s.send_to(&sent.to_le_bytes(), to);
+    }
+    let mut lat = receiver
+        .join()
+        .map_err(|_| io::Error::other("the latency baseline's receiver panicked"))?;
+    lat.sort_unstable();
+    let at = |q: f64| {
+        if lat.is_empty() {
+            return 0.0;
+        }
+        let i = ((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1;
+        lat[i] as f64 / 1e6
+    };
+    Ok(LatencyBaseline {
+        rate,
+        received: lat.len() as u64,
+        p50: at(0.50),
+        p99: at(0.99),
+        p999: at(0.999),
+        max: at(1.0),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

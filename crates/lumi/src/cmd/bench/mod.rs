@@ -50,6 +50,8 @@ const BASE_TOPIC: &str = "lumi";
 struct Report {
     setup: Setup,
     loopback_limit: Option<Baseline>,
+    /// Paced runs: the latency of a bare sender/receiver pair at the same rate.
+    loopback_latency_ms: Option<load::LatencyBaseline>,
     startup: Startup,
     stages: Stages,
     throughput: Throughput,
@@ -270,6 +272,26 @@ async fn bench(b: BenchRun<'_>) -> anyhow::Result<Report> {
         )
     };
 
+    // …and, for a paced run, the latency floor at its rate (as long as the run, 5 s at most).
+    let loopback_latency = match (args.no_baseline, b.pace) {
+        (false, Pace::Rate { rate, count }) => {
+            let n = count.min(u64::from(rate) * 5);
+            progress(&format!(
+                "measuring the loopback latency ({n} datagrams at {rate}/s)"
+            ));
+            let port = child::free_udp_port()?;
+            let iface = b.interface;
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    load::latency_baseline(iface, GROUP, port, rate, n)
+                })
+                .await?
+                .context("loopback latency baseline")?,
+            )
+        }
+        _ => None,
+    };
+
     // 2. The simulated gateways.
     let discovery_port = child::free_udp_port()?;
     let report_port = child::free_udp_port()?;
@@ -477,6 +499,14 @@ async fn bench(b: BenchRun<'_>) -> anyhow::Result<Report> {
     let window_s = (end_ns.saturating_sub(sent.first_ns)) as f64 / 1e9;
     let send_s = (sent.last_ns.saturating_sub(sent.first_ns)) as f64 / 1e9;
     let first_report_ms = collected.latencies_ns.first().map(|l| *l as f64 / 1e6);
+    if let Some(path) = &args.latency_csv {
+        write_latency_csv(
+            path,
+            sent.first_ns,
+            &collected.sent_ns,
+            &collected.latencies_ns,
+        )?;
+    }
     let mut lat = collected.latencies_ns;
     lat.sort_unstable();
     let latency_ms = (!lat.is_empty()).then(|| {
@@ -510,6 +540,7 @@ async fn bench(b: BenchRun<'_>) -> anyhow::Result<Report> {
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         },
         loopback_limit,
+        loopback_latency_ms: loopback_latency,
         startup: Startup {
             online_ms: startup_online,
             first_state_ms: startup_first,
@@ -607,6 +638,12 @@ fn print_table(r: &Report) {
             b.recv_buffer / 1024
         );
     }
+    if let Some(l) = &r.loopback_latency_ms {
+        println!(
+            "loopback latency   p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3} ms (a bare pair at {}/s, {} datagrams: the machine's floor)",
+            l.p50, l.p99, l.p999, l.max, l.rate, l.received
+        );
+    }
     let st = &r.stages;
     println!("reports");
     println!(
@@ -672,4 +709,30 @@ fn print_table(r: &Report) {
         "binary             {:.1} MiB",
         r.binary_bytes as f64 / (1024.0 * 1024.0)
     );
+}
+
+/// `--latency-csv`: one line per delivered report, in delivery order.
+fn write_latency_csv(
+    path: &std::path::Path,
+    first_ns: u64,
+    sent_ns: &[u64],
+    latencies_ns: &[u64],
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("cannot write the latency CSV to {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let write = |w: &mut std::io::BufWriter<std::fs::File>| -> std::io::Result<()> {
+        writeln!(w, "sent_ms,latency_ms")?;
+        for (s, l) in sent_ns.iter().zip(latencies_ns) {
+            writeln!(
+                w,
+                "{:.3},{:.3}",
+                s.saturating_sub(first_ns) as f64 / 1e6,
+                *l as f64 / 1e6
+            )?;
+        }
+        w.flush()
+    };
+    write(&mut w).with_context(|| format!("cannot write the latency CSV to {}", path.display()))
 }

@@ -35,6 +35,8 @@ pub struct Progress {
 pub struct Collected {
     /// Latency of each distinct delivery, in nanoseconds, in delivery order.
     pub latencies_ns: Vec<u64>,
+    /// When each of those reports was sent (ns on the bench's clock), in the same order.
+    pub sent_ns: Vec<u64>,
     /// Messages carrying a report already delivered.
     pub duplicates: u64,
     /// State messages that carried no report of this run.
@@ -155,6 +157,7 @@ async fn run(
         std::collections::HashMap::with_capacity(devices);
     let mut out = Collected {
         latencies_ns: Vec::with_capacity(stamps.len()),
+        sent_ns: Vec::with_capacity(stamps.len()),
         ..Collected::default()
     };
     let mut health: Option<oneshot::Sender<Value>> = None;
@@ -231,6 +234,7 @@ async fn run(
                 seen[i] = true;
                 let sent = stamps[i].load(Ordering::Relaxed);
                 out.latencies_ns.push(now.saturating_sub(sent));
+                out.sent_ns.push(sent);
                 match last_seq.get_mut(topic) {
                     Some(l) if *l > seq => out.out_of_order += 1,
                     Some(l) => *l = seq,
