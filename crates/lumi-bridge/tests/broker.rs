@@ -248,3 +248,53 @@ async fn a_burst_of_50_000_qos0_messages_arrives_complete() {
     assert!(all.is_ok(), "{got} of {N} arrived");
     assert_eq!(got, N);
 }
+
+/// rumqttd leaves Nagle's algorithm on for the connections it accepts; then each small
+/// message to a subscriber waits for the ACK of the one before, which the subscriber's kernel
+/// delays: `lumi bench --rate 2000` measured a median of 4.8 ms, spread over 0–10 ms
+/// (vendor/rumqttd/PATCH.md). Paced messages must arrive about as soon as they are sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_are_not_held_back_by_nagles_algorithm() {
+    const N: usize = 300;
+    let broker = EmbeddedBroker::start(any_port()).unwrap();
+    // At QoS 0, as Home Assistant subscribes to states: the subscriber sends nothing back, so
+    // nothing carries the ACKs but the kernel's delayed ACK.
+    let mut o = LinkOptions::new("127.0.0.1", broker.local_addr().port(), "nagle-sub");
+    o.subscriptions = vec![("paced/+".to_owned(), Qos::AtMostOnce)];
+    let (_sub, mut events) = Link::start(o).unwrap();
+    connected(&mut events).await;
+    let (publisher, _pub_events) = link(&broker, "nagle-pub", &[]).await;
+    let clock = Instant::now();
+    let receiver = tokio::spawn(async move {
+        let mut latencies = Vec::with_capacity(N);
+        while latencies.len() < N {
+            match tokio::time::timeout(WAIT, events.recv()).await {
+                Ok(Some(LinkEvent::Message { payload, .. })) => {
+                    let sent: u64 = String::from_utf8(payload).unwrap().parse().unwrap();
+                    let now = clock.elapsed().as_micros() as u64;
+                    latencies.push(now.saturating_sub(sent));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => panic!("only {} of {N} messages arrived", latencies.len()),
+            }
+        }
+        latencies
+    });
+    // Paced like a house's reports (the load, not a synchronisation).
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    for _ in 0..N {
+        tick.tick().await;
+        let sent = clock.elapsed().as_micros() as u64;
+        publisher
+            .publish("paced/x", sent.to_string(), Qos::AtLeastOnce, false)
+            .unwrap();
+    }
+    let mut latencies = receiver.await.unwrap();
+    latencies.sort_unstable();
+    let median = latencies[N / 2];
+    assert!(
+        median < 1_500,
+        "median latency {median} µs (Nagle's algorithm on the broker's side?): {:?}",
+        &latencies[N / 2 - 5..N / 2 + 5]
+    );
+}
