@@ -135,15 +135,9 @@ pub struct Baseline {
     pub recv_buffer: usize,
 }
 
-/// The loopback limit: `count` datagrams of the bench's size, unpaced, from one sender to one
-/// receiver joined to `group:port` on `interface`, as the bridge's report socket is.
-pub fn baseline(
-    interface: Ipv4Addr,
-    group: Ipv4Addr,
-    port: u16,
-    count: u64,
-) -> io::Result<Baseline> {
-    // The bridge's own recipe, so the limit is the limit of the socket the bridge reads.
+/// A blocking receiver made with the bridge's own recipe (joined to `group:port` on
+/// `interface`, the same receive buffer), so the baselines measure the socket the bridge reads.
+fn bridge_like_receiver(interface: Ipv4Addr, group: Ipv4Addr, port: u16) -> io::Result<UdpSocket> {
     let net = lumi_client::net::NetConfig {
         interface,
         group,
@@ -153,6 +147,18 @@ pub fn baseline(
     let r = lumi_client::net::report_socket(&net)?.into_std()?;
     r.set_nonblocking(false)?;
     r.set_read_timeout(Some(Duration::from_millis(500)))?;
+    Ok(r)
+}
+
+/// The loopback limit: `count` datagrams of the bench's size, unpaced, from one sender to one
+/// receiver joined to `group:port` on `interface`, as the bridge's report socket is.
+pub fn baseline(
+    interface: Ipv4Addr,
+    group: Ipv4Addr,
+    port: u16,
+    count: u64,
+) -> io::Result<Baseline> {
+    let r = bridge_like_receiver(interface, group, port)?;
     let recv_buffer = socket2::SockRef::from(&r).recv_buffer_size().unwrap_or(0);
     let base = Instant::now();
     let receiver = std::thread::spawn(move || {
@@ -224,15 +230,7 @@ pub fn latency_baseline(
     rate: u32,
     count: u64,
 ) -> io::Result<LatencyBaseline> {
-    let net = lumi_client::net::NetConfig {
-        interface,
-        group,
-        discovery_port: port,
-        report_port: port,
-    };
-    let r = lumi_client::net::report_socket(&net)?.into_std()?;
-    r.set_nonblocking(false)?;
-    r.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let r = bridge_like_receiver(interface, group, port)?;
     let base = Instant::now();
     let receiver = std::thread::spawn(move || {
         let mut buf = [0u8; 64];
