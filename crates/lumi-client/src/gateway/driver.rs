@@ -163,7 +163,7 @@ const INTERFACE_CHECK: Duration = Duration::from_secs(2);
 pub(crate) fn spawn(
     cfg: ClientConfig,
     rx: mpsc::Receiver<Command>,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<std::sync::Arc<Event>>,
 ) -> Result<(), ClientError> {
     let iface = cfg.net.interface;
     let cmd = net::command_socket(&cfg.net).map_err(|source| ClientError::Socket {
@@ -228,7 +228,7 @@ struct Driver {
     cmd: UdpSocket,
     report: Option<UdpSocket>,
     rx: mpsc::Receiver<Command>,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<std::sync::Arc<Event>>,
     gws: Vec<Gw>,
     probes: JoinSet<ProbeResult>,
     started: Instant,
@@ -323,7 +323,7 @@ impl Driver {
 
     fn emit(&self, e: Event) {
         // No subscriber is fine; a slow one lags (see `Events`), never blocks us.
-        let _ = self.events.send(e);
+        let _ = self.events.send(std::sync::Arc::new(e));
     }
 
     // --- deadlines ----------------------------------------------------------------------

@@ -10,6 +10,7 @@
 //! has the latest state of every device.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lumi_proto::catalogue::DeviceState;
@@ -275,13 +276,17 @@ pub enum EventsError {
 /// [`EventsError::Lagged`] with the number missed (also logged as a warning) before going on
 /// with the oldest event still kept: lagging is visible, never silent. The registry
 /// ([`super::Client::devices`]) still has every device's latest state.
+///
+/// The channel carries `Arc<Event>`s: sending allocates once, and the last subscriber to read
+/// an event takes it out of its `Arc` without a copy (the bridge is the only subscriber: a
+/// report's properties and state are not cloned on their way to it).
 #[derive(Debug)]
 pub struct Events {
-    rx: broadcast::Receiver<Event>,
+    rx: broadcast::Receiver<Arc<Event>>,
 }
 
 impl Events {
-    pub(crate) fn new(rx: broadcast::Receiver<Event>) -> Events {
+    pub(crate) fn new(rx: broadcast::Receiver<Arc<Event>>) -> Events {
         Events { rx }
     }
 
@@ -289,7 +294,8 @@ impl Events {
     /// [`EventsError::Closed`] once the client has shut down and every event was read.
     pub async fn recv(&mut self) -> Result<Event, EventsError> {
         match self.rx.recv().await {
-            Ok(e) => Ok(e),
+            // The channel dropped its own reference when this receiver was the last to read.
+            Ok(e) => Ok(Arc::unwrap_or_clone(e)),
             Err(broadcast::error::RecvError::Closed) => Err(EventsError::Closed),
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::warn!(missed, "an event subscriber fell behind and missed events");
@@ -301,7 +307,7 @@ impl Events {
     /// The next event if one is waiting, without waiting; `Ok(None)` when none is.
     pub fn try_recv(&mut self) -> Result<Option<Event>, EventsError> {
         match self.rx.try_recv() {
-            Ok(e) => Ok(Some(e)),
+            Ok(e) => Ok(Some(Arc::unwrap_or_clone(e))),
             Err(broadcast::error::TryRecvError::Empty) => Ok(None),
             Err(broadcast::error::TryRecvError::Closed) => Err(EventsError::Closed),
             Err(broadcast::error::TryRecvError::Lagged(missed)) => {
@@ -337,12 +343,12 @@ mod tests {
         let (tx, rx) = broadcast::channel(2);
         let mut events = Events::new(rx);
         for i in 0..5u64 {
-            let _ = tx.send(Event::Dropped {
+            let _ = tx.send(Arc::new(Event::Dropped {
                 reason: DropReason::Foreign,
                 from: "127.0.0.9:1".parse().unwrap(),
                 cmd: "report",
                 total: i,
-            });
+            }));
         }
         assert_eq!(events.recv().await, Err(EventsError::Lagged { missed: 3 }));
         let Ok(Event::Dropped { total: 3, .. }) = events.recv().await else {
@@ -355,6 +361,35 @@ mod tests {
         assert_eq!(events.try_recv(), Ok(None));
         drop(tx);
         assert_eq!(events.recv().await, Err(EventsError::Closed));
+    }
+
+    #[tokio::test]
+    async fn the_last_subscriber_takes_the_event_without_a_copy() {
+        let (tx, rx) = broadcast::channel(4);
+        let mut first = Events::new(rx);
+        let mut second = Events::new(tx.subscribe());
+        let props = Props::new().with("status", "on");
+        let state = lumi_proto::catalogue::decode("plug", ProtoVersion::V1, &props);
+        let model = "plug".to_owned();
+        // Where the model's text lives: a moved String keeps it, a clone gets another.
+        let text = model.as_ptr();
+        let _ = tx.send(Arc::new(Event::Report {
+            gateway: Sid::new("7811dcb06972").unwrap(),
+            sid: Sid::new("158d0001a2b3c4").unwrap(),
+            model: Some(model),
+            state,
+            props,
+        }));
+        let model_of = |e: Result<Option<Event>, EventsError>| match e {
+            Ok(Some(Event::Report { model: Some(m), .. })) => m,
+            other => panic!("{other:?}"),
+        };
+        // The first reader gets a copy: the channel still keeps the event for the second.
+        let copy = model_of(first.recv().await.map(Some));
+        assert_ne!(copy.as_ptr(), text);
+        // The last reader gets the event itself.
+        let moved = model_of(second.try_recv());
+        assert_eq!(moved.as_ptr(), text, "moved out of the channel, not cloned");
     }
 
     #[test]

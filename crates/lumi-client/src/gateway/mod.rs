@@ -354,7 +354,7 @@ pub enum CurtainCommand {
 #[derive(Debug, Clone)]
 pub struct Client {
     tx: mpsc::Sender<Command>,
-    events: broadcast::WeakSender<Event>,
+    events: broadcast::WeakSender<std::sync::Arc<Event>>,
     interface: Ipv4Addr,
 }
 
