@@ -185,6 +185,13 @@ async fn subscribes_on_every_connack_and_reports_connected_after_the_suback() {
                 session_present: false
             }
         );
+        // The refused filter is named (the daemon tells the user on bridge/logging).
+        assert_eq!(
+            next_event(&mut events).await,
+            LinkEvent::SubscriptionRefused {
+                filters: vec!["homeassistant/status".into()]
+            }
+        );
         // The broker restarts: the connection drops.
         drop(c);
         assert!(matches!(
@@ -192,6 +199,69 @@ async fn subscribes_on_every_connack_and_reports_connected_after_the_suback() {
             LinkEvent::Disconnected { .. }
         ));
     }
+}
+
+#[tokio::test]
+async fn a_refused_subscription_at_run_time_is_named_and_kept_for_the_next_connect() {
+    let (l, addr) = listener().await;
+    let mut o = options(addr, "runtime-sub");
+    o.subscriptions = vec![("lumi/+/set".into(), Qos::AtLeastOnce)];
+    let (link, mut events) = Link::start(o).unwrap();
+    let mut c = Conn::accept(&l).await;
+    c.handshake().await;
+    let Packet::Subscribe(s) = c.next().await else {
+        panic!("expected the connect's SUBSCRIBE")
+    };
+    c.send(Packet::SubAck(SubAck::new(
+        s.pkid,
+        vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)],
+    )))
+    .await;
+    assert!(matches!(
+        next_event(&mut events).await,
+        LinkEvent::Connected { .. }
+    ));
+
+    // A rename made a deeper name: two more filters, one of which the broker refuses.
+    link.subscribe(vec![
+        ("lumi/+/+/set".into(), Qos::AtLeastOnce),
+        ("lumi/+/+/get".into(), Qos::AtLeastOnce),
+    ])
+    .await
+    .unwrap();
+    let Packet::Subscribe(s) = c.next().await else {
+        panic!("expected the run-time SUBSCRIBE")
+    };
+    let filters: Vec<&str> = s.filters.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(filters, ["lumi/+/+/set", "lumi/+/+/get"]);
+    c.send(Packet::SubAck(SubAck::new(
+        s.pkid,
+        vec![
+            SubscribeReasonCode::Success(QoS::AtLeastOnce),
+            SubscribeReasonCode::Failure,
+        ],
+    )))
+    .await;
+    assert_eq!(
+        next_event(&mut events).await,
+        LinkEvent::SubscriptionRefused {
+            filters: vec!["lumi/+/+/get".into()]
+        }
+    );
+
+    // The next connection subscribes to all three at once.
+    drop(c);
+    assert!(matches!(
+        next_event(&mut events).await,
+        LinkEvent::Disconnected { .. }
+    ));
+    let mut c = Conn::accept(&l).await;
+    c.handshake().await;
+    let Packet::Subscribe(s) = c.next().await else {
+        panic!("expected the connect's SUBSCRIBE")
+    };
+    let filters: Vec<&str> = s.filters.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(filters, ["lumi/+/set", "lumi/+/+/set", "lumi/+/+/get"]);
 }
 
 #[tokio::test]

@@ -1577,6 +1577,27 @@ impl Core {
         }
     }
 
+    /// The broker refused some of the bridge's subscriptions: commands on them cannot
+    /// arrive. On the dashboard's log and `bridge/logging` (the link has logged each).
+    pub fn subscription_refused(&mut self, filters: &[String]) {
+        let list = filters
+            .iter()
+            .map(|f| sanitize::truncated(f, 120).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let message = format!(
+            "the MQTT broker refused the subscription to {list}: commands on these topics will not arrive; allow the bridge's user to read them in the broker's access rules"
+        );
+        self.log("warn", None, message.clone());
+        let payload = json!({"level": "warning", "message": message}).to_string();
+        self.publish(
+            format!("{}/bridge/logging", self.topics.base()),
+            payload,
+            Qos::AtLeastOnce,
+            false,
+        );
+    }
+
     fn command_failed(&mut self, what: &str, message: &str) {
         self.stats.failed += 1;
         tracing::warn!(

@@ -1122,3 +1122,24 @@ fn a_large_house_is_announced_in_batches_and_a_report_jumps_the_queue() {
     }
     assert_eq!((again, discovered), (60, 60));
 }
+
+#[test]
+fn a_refused_subscription_is_told_on_bridge_logging_and_the_dashboard() {
+    let (mut core, _) = house();
+    let _ = core.take();
+    core.subscription_refused(&["lumi/+/+/set".to_owned()]);
+    let out = core.take();
+    let log = json(find(&out, "lumi/bridge/logging"));
+    assert_eq!(log["level"], "warning");
+    let message = log["message"].as_str().unwrap();
+    assert!(
+        message.contains("lumi/+/+/set") && message.contains("access rules"),
+        "{message}"
+    );
+    let snapshot: Value = serde_json::from_str(&core.snapshot(wall())).unwrap();
+    let logged =
+        snapshot["log"].as_array().unwrap().iter().any(|e| {
+            e["level"] == "warn" && e["text"].as_str().unwrap_or("").contains("lumi/+/+/set")
+        });
+    assert!(logged, "{}", snapshot["log"]);
+}

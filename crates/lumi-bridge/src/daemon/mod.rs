@@ -420,6 +420,10 @@ async fn drive(mut core: Core, io: Io, mut stop: oneshot::Receiver<()>) -> Resul
                     // The link logs the reason; keep the cache, publish it all on connection.
                     tracing::debug!(attempt, "MQTT connection attempt failed; next in {retry_in:?}");
                 }
+                Some(LinkEvent::SubscriptionRefused { filters }) => {
+                    core.set_wall(SystemTime::now());
+                    core.subscription_refused(&filters);
+                }
                 Some(LinkEvent::Message { topic, payload, retain, .. }) => {
                     core.set_wall(SystemTime::now());
                     core.mqtt_message(&topic, &payload, retain);

@@ -90,6 +90,8 @@ pub(super) struct Driver {
     awaiting_suback: Option<Option<u16>>,
     /// The same for the UNSUBSCRIBE of a resumed session: `Connected` waits for both.
     awaiting_unsuback: Option<Option<u16>>,
+    /// [`super::Link::subscribe`]s sent, by packet id, with their filters.
+    runtime_subacks: std::collections::HashMap<u16, Vec<String>>,
     /// Publishes taken from rumqttc when the connection broke, to resend after the CONNACK.
     rescued: VecDeque<Publish>,
     /// Failed attempts in a row.
@@ -130,6 +132,7 @@ impl Driver {
             session_present: false,
             awaiting_suback: None,
             awaiting_unsuback: None,
+            runtime_subacks: std::collections::HashMap::new(),
             rescued: VecDeque::new(),
             attempt: 0,
             _finished: Finished { shared, done },
@@ -199,17 +202,32 @@ impl Driver {
                 if self.awaiting_suback == Some(Some(ack.pkid)) =>
             {
                 self.awaiting_suback = None;
-                for ((filter, _), code) in self.subscriptions.iter().zip(&ack.return_codes) {
-                    if *code == SubscribeReasonCode::Failure {
-                        tracing::warn!(
-                            broker = %self.broker,
-                            "mqtt: the broker refused the subscription to {filter}: messages on it will not arrive (check the broker's access rules)"
-                        );
-                    }
-                }
+                let filters: Vec<String> =
+                    self.subscriptions.iter().map(|(f, _)| f.clone()).collect();
+                let refused = self.refused(&filters, &ack.return_codes);
                 tracing::debug!(broker = %self.broker, "mqtt: subscribed");
                 if self.awaiting_unsuback.is_none() {
                     self.emit_connected().await;
+                }
+                if !refused.is_empty() {
+                    emit(
+                        &self.events,
+                        LinkEvent::SubscriptionRefused { filters: refused },
+                    )
+                    .await;
+                }
+            }
+            Event::Incoming(Packet::SubAck(ack))
+                if self.runtime_subacks.contains_key(&ack.pkid) =>
+            {
+                let filters = self.runtime_subacks.remove(&ack.pkid).unwrap_or_default();
+                let refused = self.refused(&filters, &ack.return_codes);
+                if !refused.is_empty() {
+                    emit(
+                        &self.events,
+                        LinkEvent::SubscriptionRefused { filters: refused },
+                    )
+                    .await;
                 }
             }
             Event::Incoming(Packet::UnsubAck(ack))
@@ -223,6 +241,18 @@ impl Driver {
             }
             Event::Outgoing(Outgoing::Subscribe(pkid)) if self.awaiting_suback == Some(None) => {
                 self.awaiting_suback = Some(Some(pkid));
+            }
+            Event::Outgoing(Outgoing::Subscribe(pkid)) => {
+                // Not the connect's: the oldest `Link::subscribe` not yet sent.
+                let filters = self
+                    .shared
+                    .runtime_subscribes
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front();
+                if let Some(filters) = filters {
+                    self.runtime_subacks.insert(pkid, filters);
+                }
             }
             Event::Outgoing(Outgoing::Unsubscribe(pkid))
                 if self.awaiting_unsuback == Some(None) =>
@@ -302,6 +332,23 @@ impl Driver {
         }
     }
 
+    /// The filters a SUBACK refused, each logged.
+    fn refused(&self, filters: &[String], codes: &[SubscribeReasonCode]) -> Vec<String> {
+        let refused: Vec<String> = filters
+            .iter()
+            .zip(codes)
+            .filter(|(_, code)| **code == SubscribeReasonCode::Failure)
+            .map(|(f, _)| f.clone())
+            .collect();
+        for filter in &refused {
+            tracing::warn!(
+                broker = %self.broker,
+                "mqtt: the broker refused the subscription to {filter}: messages on it will not arrive (check the broker's access rules)"
+            );
+        }
+        refused
+    }
+
     /// Connected, with the subscriptions in place.
     async fn emit_connected(&mut self) {
         emit(
@@ -321,6 +368,8 @@ impl Driver {
             .unwrap_or_default();
         self.awaiting_suback = None;
         self.awaiting_unsuback = None;
+        // Their SUBACKs will not come; the filters are subscribed again at the next connect.
+        self.runtime_subacks.clear();
         let disconnect_pending = self.rescue();
         let reason = describe(e);
         if disconnect_pending || *self.stop.borrow() {

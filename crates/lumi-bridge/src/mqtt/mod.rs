@@ -476,6 +476,13 @@ pub enum LinkEvent {
         /// The wait before the next attempt.
         retry_in: Duration,
     },
+    /// The broker refused these filters (its access rules): messages on them will not
+    /// arrive. After the SUBACK of a connect (then before `Connected`) or of
+    /// [`Link::subscribe`].
+    SubscriptionRefused {
+        /// The refused filters.
+        filters: Vec<String>,
+    },
     /// A message on a subscribed topic.
     Message {
         /// The topic (valid UTF-8, as MQTT requires; not sanitised).
@@ -575,6 +582,9 @@ struct Shared {
     /// Every filter to subscribe to at each connect: [`LinkOptions::subscriptions`] and what
     /// [`Link::subscribe`] added since.
     subscriptions: std::sync::Mutex<Vec<(String, QoS)>>,
+    /// The filters of each [`Link::subscribe`] not yet sent, in order: the driver pairs them
+    /// with their SUBSCRIBE's packet id to name the refused ones.
+    runtime_subscribes: std::sync::Mutex<std::collections::VecDeque<Vec<String>>>,
     /// The driver has stopped.
     closed: AtomicBool,
     /// A QueueFull was logged and no publish succeeded since (one warning per episode).
@@ -845,8 +855,8 @@ impl Link {
             .into_iter()
             .map(|(f, q)| (f, self::qos(q)))
             .collect();
-        self.inner
-            .shared
+        let shared = &self.inner.shared;
+        shared
             .subscriptions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -854,6 +864,11 @@ impl Link {
         if self.is_closed() {
             return Err(LinkError::Closed);
         }
+        shared
+            .runtime_subscribes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push_back(filters.iter().map(|(f, _)| f.clone()).collect());
         let many = filters
             .into_iter()
             .map(|(f, q)| rumqttc::SubscribeFilter::new(f, q));
