@@ -477,7 +477,7 @@ pub enum LinkEvent {
         retry_in: Duration,
     },
     /// The broker refused these filters (its access rules): messages on them will not
-    /// arrive. After the SUBACK of a connect (then before `Connected`) or of
+    /// arrive. After the SUBACK of a connect (right after its `Connected`) or of
     /// [`Link::subscribe`].
     SubscriptionRefused {
         /// The refused filters.
@@ -608,6 +608,8 @@ struct Inner {
     broker: String,
     queue: usize,
     max_packet_size: usize,
+    /// Held by [`Link::subscribe`].
+    subscribing: tokio::sync::Mutex<()>,
 }
 
 impl fmt::Debug for Link {
@@ -668,6 +670,7 @@ impl Link {
                 broker,
                 queue: opts.queue,
                 max_packet_size: opts.max_packet_size,
+                subscribing: tokio::sync::Mutex::new(()),
             }),
         };
         Ok((link, LinkEvents { rx: events_rx }))
@@ -855,6 +858,8 @@ impl Link {
             .into_iter()
             .map(|(f, q)| (f, self::qos(q)))
             .collect();
+        // One at a time, so the filters queued for the driver are in the order of the SUBSCRIBEs.
+        let _one = self.inner.subscribing.lock().await;
         let shared = &self.inner.shared;
         shared
             .subscriptions
