@@ -202,33 +202,19 @@ impl Driver {
                 if self.awaiting_suback == Some(Some(ack.pkid)) =>
             {
                 self.awaiting_suback = None;
-                let filters: Vec<String> =
-                    self.subscriptions.iter().map(|(f, _)| f.clone()).collect();
-                let refused = self.refused(&filters, &ack.return_codes);
                 tracing::debug!(broker = %self.broker, "mqtt: subscribed");
                 if self.awaiting_unsuback.is_none() {
                     self.emit_connected().await;
                 }
-                if !refused.is_empty() {
-                    emit(
-                        &self.events,
-                        LinkEvent::SubscriptionRefused { filters: refused },
-                    )
-                    .await;
-                }
+                let filters: Vec<String> =
+                    self.subscriptions.iter().map(|(f, _)| f.clone()).collect();
+                self.tell_refused(&filters, &ack.return_codes).await;
             }
             Event::Incoming(Packet::SubAck(ack))
                 if self.runtime_subacks.contains_key(&ack.pkid) =>
             {
                 let filters = self.runtime_subacks.remove(&ack.pkid).unwrap_or_default();
-                let refused = self.refused(&filters, &ack.return_codes);
-                if !refused.is_empty() {
-                    emit(
-                        &self.events,
-                        LinkEvent::SubscriptionRefused { filters: refused },
-                    )
-                    .await;
-                }
+                self.tell_refused(&filters, &ack.return_codes).await;
             }
             Event::Incoming(Packet::UnsubAck(ack))
                 if self.awaiting_unsuback == Some(Some(ack.pkid)) =>
@@ -332,8 +318,9 @@ impl Driver {
         }
     }
 
-    /// The filters a SUBACK refused, each logged.
-    fn refused(&self, filters: &[String], codes: &[SubscribeReasonCode]) -> Vec<String> {
+    /// Logs each filter a SUBACK refused, and emits them as one
+    /// [`LinkEvent::SubscriptionRefused`].
+    async fn tell_refused(&mut self, filters: &[String], codes: &[SubscribeReasonCode]) {
         let refused: Vec<String> = filters
             .iter()
             .zip(codes)
@@ -346,7 +333,13 @@ impl Driver {
                 "mqtt: the broker refused the subscription to {filter}: messages on it will not arrive (check the broker's access rules)"
             );
         }
-        refused
+        if !refused.is_empty() {
+            emit(
+                &self.events,
+                LinkEvent::SubscriptionRefused { filters: refused },
+            )
+            .await;
+        }
     }
 
     /// Connected, with the subscriptions in place.
