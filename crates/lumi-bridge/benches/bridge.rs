@@ -96,12 +96,20 @@ fn state(c: &mut Criterion) {
     let ht = sensor_ht_state();
     let mut g = c.benchmark_group("state");
     g.throughput(Throughput::Elements(1));
-    // As the daemon publishes a state (core.rs `publish_state`).
+    // As the daemon publishes a state (core.rs `publish_state`): written straight from the
+    // readings.
     g.bench_function("plug", |b| {
-        b.iter(|| Value::Object(state::state_payload(black_box(&plug), &extras)).to_string())
+        b.iter(|| state::state_json_with(black_box(&plug), &extras, None))
     });
     g.bench_function("sensor_ht", |b| {
-        b.iter(|| Value::Object(state::state_payload(black_box(&ht), &extras)).to_string())
+        b.iter(|| state::state_json_with(black_box(&ht), &extras, None))
+    });
+    // The same text through the object (`state_payload`, then written): the path before.
+    g.bench_function("plug_via_object", |b| {
+        b.iter(|| state::to_json_string(&state::state_payload(black_box(&plug), &extras)))
+    });
+    g.bench_function("sensor_ht_via_object", |b| {
+        b.iter(|| state::to_json_string(&state::state_payload(black_box(&ht), &extras)))
     });
 
     // `bridge/devices` for 500 sub-devices of mixed models on 10 gateways.

@@ -1750,20 +1750,18 @@ impl Core {
         if d.state.is_empty() && d.last_seen.is_none() {
             return;
         }
-        let mut payload = state::state_payload(
+        let payload = state::state_json_with(
             &d.state,
             &Extras {
                 linkquality: None,
                 last_seen: d.last_seen,
             },
+            action,
         );
-        if let Some(a) = action {
-            payload.insert("action".to_owned(), Value::from(a));
-        }
         let topic = self.topics.state(&d.name);
         let retain = self.config.retain(sid) && action.is_none();
         let qos = self.config.mqtt.qos;
-        self.publish(topic, state::to_json_string(&payload), qos, retain);
+        self.publish(topic, payload, qos, retain);
     }
 
     fn publish_action(&mut self, sid: &Sid, action: &str) {

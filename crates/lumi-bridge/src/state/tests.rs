@@ -1037,3 +1037,86 @@ fn every_catalogue_model_has_a_working_example_command() {
         );
     }
 }
+
+/// `state_json_with` writes the readings straight to text; it must give exactly the text of
+/// building the object (`state_payload`, plus `action`) and writing it, for every device of
+/// the catalogue, whole or one reading at a time, with and without the extras.
+#[test]
+fn the_direct_state_text_is_the_objects_text_for_every_device() {
+    use lumi_proto::catalogue::{Reading, ValueType};
+    let sample = |v: &ValueType, alt: bool| match v {
+        ValueType::Bool => TypedValue::Bool(alt),
+        ValueType::Integer { min, max } => TypedValue::Int(if alt {
+            min.unwrap_or(0)
+        } else {
+            max.or(*min).unwrap_or(1)
+        }),
+        ValueType::Number { .. } => TypedValue::Float(if alt { -0.5 } else { 21.25 }),
+        ValueType::Enum(v) => TypedValue::text(
+            if alt { v.last() } else { v.first() }
+                .copied()
+                .unwrap_or(""),
+        ),
+        ValueType::Text => TypedValue::text(if alt { "off" } else { "on" }),
+        ValueType::Color => TypedValue::Color(Rgb { r: 1, g: 2, b: 3 }),
+    };
+    let extras = [
+        Extras::default(),
+        Extras {
+            linkquality: Some(77),
+            last_seen: Some(UNIX_EPOCH + NOON),
+        },
+    ];
+    let mut compared = 0;
+    for d in catalogue::devices() {
+        let mut states = Vec::new();
+        for alt in [false, true] {
+            let all: Vec<Reading> = d
+                .properties
+                .iter()
+                .map(|p| Reading {
+                    property: p.name,
+                    value: sample(&p.value, alt),
+                })
+                .collect();
+            for r in &all {
+                states.push(vec![Reading {
+                    property: r.property,
+                    value: r.value.clone(),
+                }]);
+            }
+            states.push(all);
+        }
+        states.push(Vec::new());
+        for readings in states {
+            let state = DeviceState {
+                device: Some(d),
+                readings,
+                raw: Props::new(),
+            };
+            for e in &extras {
+                for action in [None, Some("single")] {
+                    let mut object = state_payload(&state, e);
+                    if let Some(a) = action {
+                        object.insert("action".to_owned(), Value::from(a));
+                    }
+                    assert_eq!(
+                        state_json_with(&state, e, action),
+                        to_json_string(&object),
+                        "{} {:?}",
+                        d.model(),
+                        state.readings
+                    );
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 1000, "{compared}");
+    // An unknown model: its raw properties.
+    let raw = decode("lumi.unknown", ProtoVersion::V1, Props::new().with("x", 1));
+    assert_eq!(
+        state_json_with(&raw, &extras[1], Some("single")),
+        r#"{"action":"single","last_seen":"2024-05-01T12:34:56.789Z","linkquality":77,"raw":{"x":1}}"#
+    );
+}
