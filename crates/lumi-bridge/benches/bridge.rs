@@ -32,7 +32,6 @@ use lumi_bridge::topics::Topics;
 use lumi_client::gateway::{DeviceInfo, Event, Origin};
 use lumi_proto::catalogue::{self, DeviceState};
 use lumi_proto::lan::{Props, ProtoVersion, Sid};
-use serde_json::Value;
 
 const GATEWAY: &str = "34ce0088db0b";
 const PLUG: &str = "158d0001100000";
