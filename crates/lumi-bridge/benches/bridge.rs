@@ -2,9 +2,10 @@
 //!
 //! - `topics`: formatting a device's state, availability and `/set` topics, and a legacy
 //!   `xiaomi/<model>/<sid>/<property>` topic.
-//! - `state`: a device's JSON state as the daemon publishes it (`state_payload`, then
-//!   `Value::Object(..).to_string()`) for a plug and a temperature/humidity sensor, and the
-//!   `bridge/devices` payload for 500 devices (500 elements per iteration).
+//! - `state`: a device's JSON state as the daemon publishes it (`state_json_with`, written
+//!   straight from the readings) for a plug and a temperature/humidity sensor, the same text
+//!   through the object (`*_via_object`: `state_payload`, then written) for comparison, and
+//!   the `bridge/devices` payload for 500 devices (500 elements per iteration).
 //! - `discovery`: every Home Assistant discovery config of a device (`Discovery::device` and
 //!   `payload_string` of each message) for a plug, a sensor_ht, a two-gang wall switch and a
 //!   gateway.
