@@ -26,8 +26,9 @@
 //! - **Memory.** Each subscription filter keeps a log of the messages matching it, up to
 //!   `max_segment_size × max_segment_count` bytes (2 MiB), whether or not they were delivered:
 //!   that bounds how far a subscriber may fall behind in a burst before it skips messages
-//!   (a 50 000-message burst of 100-byte payloads still arrives whole at a subscriber that
-//!   keeps up), and it is also what a filter with steady traffic settles at — memory grows
+//!   (a subscriber that reads nothing during a burst of 120 000 100-byte messages got the
+//!   first 33 000, then the last 16 000; `tests/broker.rs`), and it is also what a filter
+//!   with steady traffic settles at — memory grows
 //!   with the number of busy filters, up to 2 MiB each, and is not returned. With 8 MiB per
 //!   filter, `lumi bench --rate 20000` (10 gateways × 50 plugs, one subscriber) took the
 //!   bridge process to 68 MB; with 2 MiB, 37 MB (BENCHMARKS.md).
