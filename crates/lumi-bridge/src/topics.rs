@@ -201,9 +201,11 @@ impl Topics {
     /// of every name depth ([`Topics::command_filters`]), the bridge's requests and Home
     /// Assistant's status topic.
     ///
-    /// Nothing here matches a topic the bridge publishes. `<base>/#` would: the broker would
-    /// send every state back to the bridge, which costs the broker as much as delivering
-    /// it to Home Assistant (`lumi bench` through mosquitto: BENCHMARKS.md).
+    /// None of the bridge's states, availability, actions or bridge topics match (only the
+    /// response to a request named like a suffix, `bridge/request/get`, could, and it is
+    /// dropped as [`Incoming::Own`]). `<base>/#` would match them all: the broker would send
+    /// every state back to the bridge, which costs the broker as much as delivering it to
+    /// Home Assistant (`lumi bench` through mosquitto: BENCHMARKS.md).
     pub fn subscriptions(&self, depth: usize) -> Vec<String> {
         let mut s = vec![format!("{}/bridge/request/#", self.base)];
         s.extend(self.command_filters(1..=depth));
