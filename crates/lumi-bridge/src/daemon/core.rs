@@ -442,7 +442,7 @@ impl Core {
     }
 
     /// Takes what the last inputs produced. After a (re)connection or a registry load the
-    /// devices are announced [`ANNOUNCE_BATCH`] at a time: call again while
+    /// devices are announced `ANNOUNCE_BATCH` at a time: call again while
     /// [`Core::announcing`] says more are waiting (publishing each batch before asking for the
     /// next keeps only one batch of messages in memory).
     pub fn take(&mut self) -> Output {
