@@ -813,7 +813,7 @@ impl Core {
     ) {
         // Still waiting for its announcement: announce it first, so its discovery config
         // goes before this state.
-        if self.announcing.contains(sid) {
+        if !self.announcing.is_empty() && self.announcing.contains(sid) {
             self.announce_now(sid);
         }
         let is_gateway = sid == gateway;

@@ -68,36 +68,10 @@ pub struct Extras {
 
 /// The JSON state of a device as an object (see the [module documentation](self)).
 pub fn state_payload(state: &DeviceState, extras: &Extras) -> Map<String, Value> {
-    let mut out = Map::new();
-    match state.device {
-        Some(device) => {
-            for r in &state.readings {
-                let value = match device.property(r.property) {
-                    Some(p) => mqtt_value(device, p, &r.value),
-                    None => r.value.to_json(),
-                };
-                out.insert(r.property.to_owned(), value);
-            }
-            add_light_view(device, &mut out);
-        }
-        None => {
-            if !state.raw.is_empty() {
-                let raw: Map<String, Value> = state
-                    .raw
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), v.clone()))
-                    .collect();
-                out.insert("raw".to_owned(), Value::Object(raw));
-            }
-        }
-    }
-    if let Some(lq) = extras.linkquality {
-        out.insert("linkquality".to_owned(), Value::from(lq));
-    }
-    if let Some(t) = extras.last_seen {
-        out.insert("last_seen".to_owned(), Value::String(iso8601(t)));
-    }
-    out
+    state_entries(state, extras, None)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
 }
 
 /// [`state_payload`] as JSON text.
@@ -107,62 +81,10 @@ pub fn state_json(state: &DeviceState, extras: &Extras) -> String {
 
 /// [`state_payload`] as JSON text, with `"action"` when a click or gesture came with it: the
 /// bridge's per-report path. The same text as building the object and writing it, but
-/// written straight from the readings: no `String` per key and no map (the keys come out in
-/// the map's order, sorted), which halves the allocations of a report's state.
+/// written straight from the entries: no `String` per key and no map nodes (the keys come
+/// out in the map's order, sorted).
 pub fn state_json_with(state: &DeviceState, extras: &Extras, action: Option<&str>) -> String {
-    let Some(device) = state.device else {
-        // An unknown model's `raw` object: rare, and the general path is fine.
-        let mut map = state_payload(state, extras);
-        if let Some(a) = action {
-            map.insert("action".to_owned(), Value::from(a));
-        }
-        return to_json_string(&map);
-    };
-    let mut entries: Vec<(&str, Value)> = Vec::with_capacity(state.readings.len() + 5);
-    // As `Map::insert`: a later value for the same key replaces the earlier one in place.
-    fn put<'a>(entries: &mut Vec<(&'a str, Value)>, key: &'a str, value: Value) {
-        match entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(e) => e.1 = value,
-            None => entries.push((key, value)),
-        }
-    }
-    for r in &state.readings {
-        let value = match device.property(r.property) {
-            Some(p) => mqtt_value(device, p, &r.value),
-            None => r.value.to_json(),
-        };
-        put(&mut entries, r.property, value);
-    }
-    // `add_light_view`, on the entries.
-    for p in device.properties {
-        let Some(ha) = p.ha.filter(|ha| ha.component == HaComponent::Light) else {
-            continue;
-        };
-        if p.name == "state" || device.property("state").is_none() {
-            let v = entries
-                .iter()
-                .find(|(k, _)| *k == p.name)
-                .map_or(Value::Null, |(_, v)| v.clone());
-            put(&mut entries, "state", v);
-        }
-        let color = ha.parts.iter().find(|part| part.role == HaRole::Color);
-        if let Some(c) = color
-            && entries
-                .iter()
-                .any(|(k, v)| *k == c.property && !v.is_null())
-        {
-            put(&mut entries, "color_mode", Value::from("rgb"));
-        }
-    }
-    if let Some(lq) = extras.linkquality {
-        put(&mut entries, "linkquality", Value::from(lq));
-    }
-    if let Some(t) = extras.last_seen {
-        put(&mut entries, "last_seen", Value::String(iso8601(t)));
-    }
-    if let Some(a) = action {
-        put(&mut entries, "action", Value::from(a));
-    }
+    let mut entries = state_entries(state, extras, action);
     entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut buf = Vec::with_capacity(256);
     buf.push(b'{');
@@ -261,20 +183,76 @@ pub(crate) fn brightness_from_mqtt(v: i64) -> i64 {
 /// another name (the gateway's `light`), `color_mode` when it has a colour. `state` is always
 /// there, `null` while unknown: older Home Assistant versions fail on a JSON light state
 /// without it.
-fn add_light_view(device: &Device, out: &mut Map<String, Value>) {
+/// The state's keys and values, each key once (a later value replaces an earlier one, as in a
+/// map), in no particular order: what [`state_payload`] collects into an object and
+/// [`state_json_with`] sorts and writes.
+fn state_entries<'a>(
+    state: &'a DeviceState,
+    extras: &Extras,
+    action: Option<&'a str>,
+) -> Vec<(&'a str, Value)> {
+    let mut entries: Vec<(&str, Value)> = Vec::with_capacity(state.readings.len() + 5);
+    match state.device {
+        Some(device) => {
+            for r in &state.readings {
+                let value = match device.property(r.property) {
+                    Some(p) => mqtt_value(device, p, &r.value),
+                    None => r.value.to_json(),
+                };
+                put(&mut entries, r.property, value);
+            }
+            add_light_view(device, &mut entries);
+        }
+        None => {
+            if !state.raw.is_empty() {
+                let raw: Map<String, Value> = state
+                    .raw
+                    .iter()
+                    .map(|(k, v)| (k.to_owned(), v.clone()))
+                    .collect();
+                put(&mut entries, "raw", Value::Object(raw));
+            }
+        }
+    }
+    if let Some(lq) = extras.linkquality {
+        put(&mut entries, "linkquality", Value::from(lq));
+    }
+    if let Some(t) = extras.last_seen {
+        put(&mut entries, "last_seen", Value::String(iso8601(t)));
+    }
+    if let Some(a) = action {
+        put(&mut entries, "action", Value::from(a));
+    }
+    entries
+}
+
+/// As `Map::insert`: a later value for the same key replaces the earlier one in place.
+fn put<'a>(entries: &mut Vec<(&'a str, Value)>, key: &'a str, value: Value) {
+    match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some(e) => e.1 = value,
+        None => entries.push((key, value)),
+    }
+}
+
+fn get<'e>(entries: &'e [(&str, Value)], key: &str) -> Option<&'e Value> {
+    entries.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+}
+
+/// What Home Assistant's JSON light reads: `state` and `color_mode` (module docs).
+fn add_light_view(device: &Device, entries: &mut Vec<(&str, Value)>) {
     for p in device.properties {
         let Some(ha) = p.ha.filter(|ha| ha.component == HaComponent::Light) else {
             continue;
         };
         if p.name == "state" || device.property("state").is_none() {
-            let v = out.get(p.name).cloned().unwrap_or(Value::Null);
-            out.insert("state".to_owned(), v);
+            let v = get(entries, p.name).cloned().unwrap_or(Value::Null);
+            put(entries, "state", v);
         }
         let color = ha.parts.iter().find(|part| part.role == HaRole::Color);
         if let Some(c) = color
-            && out.get(c.property).is_some_and(|v| !v.is_null())
+            && get(entries, c.property).is_some_and(|v| !v.is_null())
         {
-            out.insert("color_mode".to_owned(), Value::from("rgb"));
+            put(entries, "color_mode", Value::from("rgb"));
         }
     }
 }

@@ -94,11 +94,7 @@ pub fn send(
     let start = Instant::now();
     for i in 0..count {
         if let Pace::Rate { rate, .. } = pace {
-            let due = start + Duration::from_nanos(i * 1_000_000_000 / u64::from(rate));
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
+            sleep_until_due(start, i, rate);
         }
         let g = (i % gateways) as usize;
         let src = &sources[g];
@@ -133,6 +129,15 @@ pub struct Baseline {
     pub receive_rate: f64,
     /// The receive buffer the kernel gave (bytes).
     pub recv_buffer: usize,
+}
+
+/// Paced sending: sleeps until datagram `i` of a run at `rate` per second from `start` is due.
+fn sleep_until_due(start: Instant, i: u64, rate: u32) {
+    let due = start + Duration::from_nanos(i * 1_000_000_000 / u64::from(rate.max(1)));
+    let now = Instant::now();
+    if due > now {
+        std::thread::sleep(due - now);
+    }
 }
 
 /// A blocking receiver made with the bridge's own recipe (joined to `group:port` on
@@ -253,11 +258,7 @@ pub fn latency_baseline(
     let to = SocketAddr::V4(SocketAddrV4::new(group, port));
     let start = Instant::now();
     for i in 0..count {
-        let due = start + Duration::from_nanos(i * 1_000_000_000 / u64::from(rate.max(1)));
-        let now = Instant::now();
-        if due > now {
-            std::thread::sleep(due - now);
-        }
+        sleep_until_due(start, i, rate);
         let sent = base.elapsed().as_nanos() as u64;
         let _ = s.send_to(&sent.to_le_bytes(), to);
     }
