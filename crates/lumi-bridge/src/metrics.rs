@@ -387,6 +387,18 @@ pub fn render(s: &Snapshot) -> String {
         s.link.received as f64,
     );
     m.single(
+        "lumi_mqtt_queued_messages",
+        "gauge",
+        "Messages queued for the broker and not yet written to it.",
+        s.link.queued as f64,
+    );
+    m.single(
+        "lumi_mqtt_in_flight_messages",
+        "gauge",
+        "QoS 1/2 messages written to the broker and not yet acknowledged.",
+        s.link.in_flight as f64,
+    );
+    m.single(
         "lumi_mqtt_dropped_messages_total",
         "counter",
         "Messages that could not be queued (queue full) or carried over a reconnection.",

@@ -12,7 +12,7 @@ mod lan_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lan_support::{House, PASSWORD, house_with};
+use lan_support::{House, PASSWORD, house_of_plugs, house_with};
 use lumi_bridge::Config;
 use lumi_bridge::config::Broker;
 use lumi_bridge::daemon::{Bridge, BridgeSetup};
@@ -430,4 +430,83 @@ async fn a_broker_restart_loses_no_state() {
     wait_json(&sub, &format!("lumi/{plug}"), |v| v["state"] == "ON").await;
     b.stop().await.unwrap();
     h.stop().await;
+}
+
+/// After a connect the bridge announces its devices `ANNOUNCE_BATCH` at a time and makes the
+/// next batch only once the broker has taken the last (written and acknowledged), so that one
+/// batch is in memory, not the whole announcement. A broker that acknowledges nothing gets
+/// one batch, and the rest only after `ANNOUNCE_WAIT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_announcement_waits_for_the_broker_to_take_each_batch() {
+    use lumi_bridge::daemon::{ANNOUNCE_BATCH, ANNOUNCE_WAIT};
+    use lumi_bridge::testkit::http::Events;
+    use lumi_bridge::testkit::scripted::{Conn, listener};
+    use rumqttc::{Packet, SubAck, SubscribeReasonCode, UnsubAck};
+
+    const PLUGS: usize = 2 * ANNOUNCE_BATCH + 10;
+    let house = house_of_plugs(PLUGS).await;
+    let (l, addr) = listener().await;
+    let mut config = config("");
+    config.mqtt.broker = Broker::External(format!("mqtt://{addr}").parse().unwrap());
+    config.web.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut net = house.net;
+    net.interface = std::net::Ipv4Addr::LOCALHOST;
+    let bridge = Bridge::start(BridgeSetup { config, net }).await.unwrap();
+
+    // Hold the CONNACK until the bridge knows every plug (its dashboard says so), so that the
+    // connection's announcement is of all of them.
+    let mut c = Conn::accept(&l).await;
+    let mut ev = Events::open(bridge.web_addr().unwrap(), &[]).await;
+    let mut known = std::collections::BTreeSet::new();
+    ev.until(|m| {
+        match m["type"].as_str() {
+            Some("snapshot") => known.extend(
+                m["devices"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| d["model"] == "plug")
+                    .map(|d| d["sid"].to_string()),
+            ),
+            Some("device") if m["device"]["model"] == "plug" => {
+                known.insert(m["device"]["sid"].to_string());
+            }
+            _ => {}
+        }
+        known.len() == PLUGS
+    })
+    .await;
+    c.handshake().await;
+    let connected = std::time::Instant::now();
+
+    // Acknowledge nothing; note when each plug's first discovery config arrives.
+    let mut first_seen: Vec<(String, Duration)> = Vec::new();
+    while first_seen.len() <= ANNOUNCE_BATCH {
+        match c.next().await {
+            Packet::Subscribe(s) => {
+                let codes = s
+                    .filters
+                    .iter()
+                    .map(|_| SubscribeReasonCode::Success(rumqttc::QoS::AtLeastOnce))
+                    .collect();
+                c.send(Packet::SubAck(SubAck::new(s.pkid, codes))).await;
+            }
+            Packet::Unsubscribe(u) => c.send(Packet::UnsubAck(UnsubAck::new(u.pkid))).await,
+            Packet::Publish(p) if p.topic.starts_with("homeassistant/") => {
+                let sid = p.topic.split("/lumi_").nth(1).unwrap_or_default();
+                let sid = sid.split('_').next().unwrap_or_default().to_owned();
+                // The plugs (the gateway is a device too, announced at its own time).
+                if sid.starts_with("158d00aa") && !first_seen.iter().any(|(s, _)| *s == sid) {
+                    first_seen.push((sid, connected.elapsed()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let (sid, at) = &first_seen[ANNOUNCE_BATCH];
+    assert!(
+        *at >= ANNOUNCE_WAIT,
+        "plug {sid}, of the second batch, was announced {at:?} after the connect, while the first batch was not acknowledged"
+    );
+    bridge.stop().await.unwrap();
 }

@@ -562,3 +562,57 @@ async fn subscribes_to_more_filters_and_drops_an_old_sessions_filter() {
     );
     link.disconnect().await;
 }
+
+/// `wait_sent` returns once everything published has been written and acknowledged: a
+/// producer of many messages can make the next batch only once the last one has left.
+#[tokio::test]
+async fn wait_sent_returns_once_every_message_is_written_and_acknowledged() {
+    let Some(m) = mosquitto_or_skip() else {
+        return;
+    };
+    const N: u64 = 3000;
+    let (link, mut events) = Link::start(options(&m, "drain")).unwrap();
+    connected(&mut events).await;
+    for i in 0..N {
+        let qos = if i % 3 == 0 {
+            Qos::AtMostOnce
+        } else {
+            Qos::AtLeastOnce
+        };
+        link.publish(format!("drain/{i}"), vec![b'x'; 200], qos, true)
+            .unwrap();
+    }
+    // The driver runs on this (single-threaded) runtime: nothing has been written yet.
+    let before = link.stats();
+    assert_eq!(before.queued, N, "{before:?}");
+    assert!(link.wait_sent(WAIT).await, "{:?}", link.stats());
+    let after = link.stats();
+    assert_eq!(after.sent, N, "{after:?}");
+    assert_eq!(after.queued, 0, "{after:?}");
+    assert_eq!(after.in_flight, 0, "acknowledged too: {after:?}");
+    // Nothing waiting: returns at once.
+    assert!(link.wait_sent(Duration::ZERO).await);
+    link.disconnect().await;
+    // Closed: nothing more will be written, so there is nothing to wait for.
+    assert!(link.wait_sent(WAIT).await);
+}
+
+/// Without a broker nothing leaves: `wait_sent` gives up after its time, and says so.
+#[tokio::test]
+async fn wait_sent_gives_up_when_nothing_is_written() {
+    let port = lumi_bridge::testkit::free_tcp_port();
+    let mut o = LinkOptions::new("127.0.0.1", port, "nobody");
+    o.backoff_min = Duration::from_millis(20);
+    o.backoff_max = Duration::from_millis(50);
+    let (link, _events) = Link::start(o).unwrap();
+    for i in 0..5 {
+        link.publish(format!("t/{i}"), b"x".to_vec(), Qos::AtLeastOnce, false)
+            .unwrap();
+    }
+    let within = Duration::from_millis(150);
+    let started = std::time::Instant::now();
+    assert!(!link.wait_sent(within).await);
+    let waited = started.elapsed();
+    assert!(waited >= within && waited < WAIT, "{waited:?}");
+    assert_eq!(link.stats().queued, 5);
+}

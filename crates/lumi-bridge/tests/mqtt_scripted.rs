@@ -6,93 +6,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use lumi_bridge::config::{Qos, Secret};
 use lumi_bridge::mqtt::{Link, LinkEvent, LinkEvents, LinkOptions, Will};
-use rumqttc::{ConnAck, ConnectReturnCode, Packet, PubAck, QoS, SubAck, SubscribeReasonCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-const WAIT: Duration = Duration::from_secs(5);
-
-/// One accepted connection of the scripted broker.
-struct Conn {
-    s: TcpStream,
-    buf: BytesMut,
-}
-
-impl Conn {
-    async fn accept(l: &TcpListener) -> Conn {
-        let (s, _) = tokio::time::timeout(WAIT, l.accept())
-            .await
-            .expect("the link connects")
-            .unwrap();
-        Conn {
-            s,
-            buf: BytesMut::new(),
-        }
-    }
-
-    /// The next packet from the link; `None` when it closed the connection.
-    async fn read(&mut self) -> Option<Packet> {
-        loop {
-            match Packet::read(&mut self.buf, 16 << 20) {
-                Ok(p) => return Some(p),
-                Err(rumqttc::Error::InsufficientBytes(_)) => {
-                    let n = tokio::time::timeout(WAIT, self.s.read_buf(&mut self.buf))
-                        .await
-                        .expect("the link sends something")
-                        .unwrap_or(0);
-                    if n == 0 {
-                        return None;
-                    }
-                }
-                Err(e) => panic!("the link sent a malformed packet: {e}"),
-            }
-        }
-    }
-
-    /// The next packet that is not a ping.
-    async fn next(&mut self) -> Packet {
-        loop {
-            match self.read().await.expect("the link closed the connection") {
-                Packet::PingReq => self.send(Packet::PingResp).await,
-                p => return p,
-            }
-        }
-    }
-
-    async fn send(&mut self, p: Packet) {
-        let mut b = BytesMut::new();
-        p.write(&mut b, 16 << 20).unwrap();
-        self.raw(&b).await;
-    }
-
-    async fn raw(&mut self, bytes: &[u8]) {
-        // The link may already have closed the connection (that is what some scripts test).
-        let _ = self.s.write_all(bytes).await;
-        let _ = self.s.flush().await;
-    }
-
-    /// Reads the CONNECT and accepts it.
-    async fn handshake(&mut self) -> rumqttc::Connect {
-        let Packet::Connect(c) = self.next().await else {
-            panic!("expected CONNECT")
-        };
-        self.send(Packet::ConnAck(ConnAck::new(
-            ConnectReturnCode::Success,
-            false,
-        )))
-        .await;
-        c
-    }
-}
-
-async fn listener() -> (TcpListener, SocketAddr) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    (l, addr)
-}
+use lumi_bridge::testkit::scripted::{Conn, WAIT, listener};
+use rumqttc::{Packet, PubAck, QoS, SubAck, SubscribeReasonCode};
 
 fn options(addr: SocketAddr, id: &str) -> LinkOptions {
     let mut o = LinkOptions::new(addr.ip().to_string(), addr.port(), id);
@@ -469,7 +386,7 @@ async fn nothing_a_broker_sends_makes_the_link_panic_or_give_up() {
         let connack = [0x20, 0x02, 0x00, 0x00];
         match m {
             CloseAtOnce => {
-                let _ = c.s.shutdown().await;
+                c.shutdown().await;
             }
             GarbageInsteadOfConnack => c.raw(&[0xff; 32]).await,
             PublishInsteadOfConnack => c.raw(&[0x30, 0x05, 0x00, 0x01, b'a', b'h', b'i']).await,
@@ -518,7 +435,7 @@ async fn nothing_a_broker_sends_makes_the_link_panic_or_give_up() {
                     panic!("expected PUBLISH")
                 };
                 assert_eq!(p.topic, "lumi/still");
-                let _ = c.s.shutdown().await;
+                c.shutdown().await;
             }
         }
         // The link gives up on this connection (it may see a CONNACK first) and comes back.

@@ -36,8 +36,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub use self::core::{
-    CommandError, Core, CoreStats, DashboardCommand, Job, JobResult, LOG_CAPACITY, Origin, Output,
-    Publish, Reply, RuntimeStats, controls,
+    ANNOUNCE_BATCH, CommandError, Core, CoreStats, DashboardCommand, Job, JobResult, LOG_CAPACITY,
+    Origin, Output, Publish, Reply, RuntimeStats, controls,
 };
 use crate::config::{Broker, Config};
 use crate::metrics::CoreMetrics;
@@ -518,6 +518,11 @@ async fn resync(core: &mut Core, client: &Client) {
 /// socket buffer: a burst larger than the broker takes is delivered late, not lost.
 pub const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 
+/// How long the announcement after a connect waits for one batch to be written to the broker
+/// before it makes the next (see `flush`). A broker on the LAN takes a batch in about a
+/// millisecond; one that is slower makes the rest go out unpaced.
+pub const ANNOUNCE_WAIT: Duration = Duration::from_millis(250);
+
 /// How publishing goes, across flushes.
 #[derive(Debug)]
 struct Publishing {
@@ -542,10 +547,22 @@ async fn flush(
     done: &mpsc::UnboundedSender<(Job, JobResult, Duration)>,
     publishing: &mut Publishing,
 ) {
+    // Paced until a batch fails to leave within ANNOUNCE_WAIT (a broker not reading): the
+    // rest then only waits for room in the queue, so the bridge does not stall for long.
+    let mut paced = true;
     loop {
         flush_once(core, link, client, done, publishing).await;
         if !core.announcing() {
             break;
+        }
+        // The queue holds thousands of messages: without this wait every batch would be
+        // queued at once and the whole announcement held in memory (1.5 MB of discovery
+        // configs for 500 plugs), not one batch.
+        if paced && !link.wait_sent(ANNOUNCE_WAIT).await {
+            tracing::debug!(
+                "mqtt: an announcement batch was not written within {ANNOUNCE_WAIT:?}: queueing the rest without waiting"
+            );
+            paced = false;
         }
     }
 }

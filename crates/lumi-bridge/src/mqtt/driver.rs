@@ -63,6 +63,7 @@ struct Finished {
 impl Drop for Finished {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::Relaxed);
+        self.shared.sent.notify_waiters();
         self.done.send_replace(true);
     }
 }
@@ -245,7 +246,11 @@ impl Driver {
             {
                 self.awaiting_unsuback = Some(Some(pkid));
             }
-            Event::Outgoing(Outgoing::Publish(_)) => Counters::add(&counters.sent, 1),
+            Event::Outgoing(Outgoing::Publish(_)) => {
+                Counters::add(&counters.sent, 1);
+                self.tell_progress();
+            }
+            Event::Incoming(Packet::PubAck(_) | Packet::PubComp(_)) => self.tell_progress(),
             Event::Outgoing(Outgoing::Disconnect) => {
                 tracing::info!(broker = %self.broker, "mqtt: disconnected from {}", self.broker);
                 return Next::Stop;
@@ -253,6 +258,15 @@ impl Driver {
             _ => {}
         }
         Next::Continue
+    }
+
+    /// For [`Link::wait_sent`](super::Link::wait_sent): a message was written or acknowledged.
+    fn tell_progress(&self) {
+        let inflight = u64::from(self.eventloop.state.inflight());
+        self.shared.inflight.store(inflight, Ordering::Relaxed);
+        if self.shared.sent_watched.load(Ordering::Relaxed) {
+            self.shared.sent.notify_waiters();
+        }
     }
 
     async fn on_connack(&mut self, session_present: bool) {
@@ -268,6 +282,8 @@ impl Driver {
         self.connected_at = Some(Instant::now());
         self.session_present = session_present;
         self.attempt = 0;
+        // Nothing is in flight on a new connection (what was is rescued below).
+        self.tell_progress();
 
         // rumqttc has emptied its pending list for the new session; ours goes first: the
         // subscriptions, then what was pending at the disconnect, in order. Later publishes

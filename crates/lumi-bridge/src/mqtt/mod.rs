@@ -538,6 +538,12 @@ pub struct LinkStats {
     pub waited_full: u64,
     /// Messages pending at a disconnect that could not be carried over (see [`MAX_INFLIGHT`]).
     pub dropped_reconnect: u64,
+    /// Now: messages queued and not yet written to the broker (approximate after a
+    /// reconnect, see [`LinkStats::sent`]).
+    pub queued: u64,
+    /// Now: QoS 1/2 messages written to the broker and not yet acknowledged, as of the last
+    /// one written or acknowledged.
+    pub in_flight: u64,
 }
 
 /// The atomic counters behind [`LinkStats`], shared by the handles and the driver.
@@ -571,6 +577,8 @@ impl Counters {
             dropped_full: get(&self.dropped_full),
             waited_full: get(&self.waited_full),
             dropped_reconnect: get(&self.dropped_reconnect),
+            queued: 0,
+            in_flight: 0,
         }
     }
 }
@@ -589,6 +597,25 @@ struct Shared {
     closed: AtomicBool,
     /// A QueueFull was logged and no publish succeeded since (one warning per episode).
     full_warned: AtomicBool,
+    /// Someone waits in [`Link::wait_sent`]: the driver wakes them at each message written.
+    sent_watched: AtomicBool,
+    /// Woken when a message is written to the broker or acknowledged, and when the driver
+    /// stops.
+    sent: tokio::sync::Notify,
+    /// QoS 1 and 2 messages written and not yet acknowledged, as of the last message written
+    /// or acknowledged.
+    inflight: AtomicU64,
+}
+
+impl Shared {
+    /// Messages queued by [`Link::publish`] and its kin that were neither written to the broker
+    /// nor dropped at a disconnect. Approximate after a reconnect (a resent message counts as
+    /// written twice), never below zero.
+    fn unsent(&self) -> u64 {
+        let c = &self.counters;
+        let done = c.sent.load(Ordering::Relaxed) + c.dropped_reconnect.load(Ordering::Relaxed);
+        c.published.load(Ordering::Relaxed).saturating_sub(done)
+    }
 }
 
 /// The handle to a link: cheap to clone, usable from any task.
@@ -886,7 +913,41 @@ impl Link {
 
     /// The link's counters.
     pub fn stats(&self) -> LinkStats {
-        self.inner.shared.counters.snapshot()
+        let shared = &self.inner.shared;
+        LinkStats {
+            queued: shared.unsent(),
+            in_flight: shared.inflight.load(Ordering::Relaxed),
+            ..shared.counters.snapshot()
+        }
+    }
+
+    /// Waits until every message published so far has been written to the broker's
+    /// connection (or dropped at a disconnect) and every QoS 1/2 one acknowledged, for at most
+    /// `within`. `true` if they were (or the link is closed: nothing more will be written),
+    /// `false` if the time ran out, for instance while disconnected.
+    ///
+    /// For a producer of many messages (the announcement of every device after a connect) to
+    /// make the next batch only once the last one has left, so that only one batch is held in
+    /// memory rather than the whole queue and the in-flight window ([`MAX_INFLIGHT`]).
+    pub async fn wait_sent(&self, within: Duration) -> bool {
+        let shared = &self.inner.shared;
+        let deadline = tokio::time::Instant::now() + within;
+        shared.sent_watched.store(true, Ordering::Relaxed);
+        let reached = loop {
+            let woken = shared.sent.notified();
+            tokio::pin!(woken);
+            // Registered before the check, so a message written in between still wakes us.
+            woken.as_mut().enable();
+            let done = || shared.unsent() == 0 && shared.inflight.load(Ordering::Relaxed) == 0;
+            if done() || self.is_closed() {
+                break true;
+            }
+            if tokio::time::timeout_at(deadline, woken).await.is_err() {
+                break done();
+            }
+        };
+        shared.sent_watched.store(false, Ordering::Relaxed);
+        reached
     }
 
     /// Whether the link is closed (disconnected for good).

@@ -10,12 +10,14 @@
 //! - [`Subscriber`]: an independent rumqttc client in its own thread that records every message
 //!   in order, with waits on conditions (never sleeps) and a publish helper.
 //! - [`http`]: a plain HTTP/1.1 client and reader of the dashboard's event stream.
+//! - [`scripted`]: a broker whose test reads and writes the raw MQTT packets.
 //!
 //! Helpers panic with a clear message when the environment is broken (that is a failed test);
 //! the waits return errors that list what was seen instead.
 
 pub mod http;
 mod mosquitto;
+pub mod scripted;
 mod subscriber;
 
 pub use mosquitto::{Mosquitto, mosquitto_or_skip, mosquitto_path, mosquitto_with_or_skip};

@@ -35,6 +35,25 @@ pub async fn house_with(
     count: usize,
     tweak: impl Fn(usize, &mut lumi_sim::gateway::GatewayConfig),
 ) -> House {
+    house_with_spec(count, |i, spec| tweak(i, &mut spec.config)).await
+}
+
+/// One v1 gateway on 127.0.0.2 with `plugs` Mi plugs and nothing else.
+pub async fn house_of_plugs(plugs: usize) -> House {
+    house_with_spec(1, |_, spec| {
+        spec.devices = (0..plugs)
+            .map(|i| {
+                let sid = Sid::new(&format!("158d00aa{i:06x}")).unwrap();
+                lumi_sim::device::SubDevice::from_catalogue(sid, "plug", spec.config.version)
+                    .unwrap()
+            })
+            .collect();
+    })
+    .await
+}
+
+/// As [`house_with`], `tweak` seeing each gateway's whole spec (its devices too).
+pub async fn house_with_spec(count: usize, tweak: impl Fn(usize, &mut GatewaySpec)) -> House {
     let net = NetConfig {
         discovery_port: free_udp_port(),
         report_port: free_udp_port(),
@@ -52,7 +71,7 @@ pub async fn house_with(
     let mut specs = Vec::new();
     for (i, mut spec) in scenario.gateways.into_iter().enumerate() {
         spec.config.command_port = 0;
-        tweak(i, &mut spec.config);
+        tweak(i, &mut spec);
         let h = rt::spawn_gateway(spec.config.clone(), spec.devices.clone(), sim_net)
             .await
             .expect("simulated gateway starts");
