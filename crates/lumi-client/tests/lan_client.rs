@@ -642,3 +642,42 @@ async fn requests_go_out_as_soon_as_a_gateway_lists_the_sid() {
     client.shutdown().await;
     h.stop().await;
 }
+
+/// With backpressure and a small event channel, a burst of reports arrives complete and in
+/// order while the subscriber reads nothing: the driver takes the reports already waiting in
+/// batches, never more than the room its channel keeps free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_into_a_small_event_channel_with_backpressure_loses_nothing() {
+    const N: u64 = 400;
+    let h = house_of_plugs(1).await;
+    let mut cfg = h.config();
+    cfg.event_capacity = 16;
+    cfg.backpressure = true;
+    let client = Client::start(cfg).unwrap();
+    client.ready().await.unwrap();
+    let plug = h.specs[0].devices[0].sid.clone();
+    let mut events = client.subscribe();
+    for i in 0..N {
+        let mut p = Props::new();
+        p.push("load_power", i.to_string());
+        h.gateways[0].report(plug.clone(), p).await.unwrap();
+    }
+    let mut next = 0;
+    while next < N {
+        let e = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("report {next} of {N} in time"))
+            .unwrap_or_else(|e| panic!("after report {next}: {e}"));
+        if let Event::Report { sid, props, .. } = &e
+            && *sid == plug
+        {
+            assert_eq!(
+                props.get_str("load_power").as_deref(),
+                Some(&*next.to_string())
+            );
+            next += 1;
+        }
+    }
+    client.shutdown().await;
+    h.stop().await;
+}

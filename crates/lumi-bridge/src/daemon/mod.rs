@@ -234,7 +234,9 @@ impl Bridge {
         let (client, events) = Client::start_subscribed(client_config(&config, net))?;
         let (link, link_events) = Link::start(opts)?;
         let (control_tx, control_rx) = mpsc::channel(CONTROL_CAPACITY);
-        let (ui_tx, _) = broadcast::channel(UI_CAPACITY);
+        // No dashboard, no page to receive anything: no 1 024 slots (64 KB) allocated.
+        let ui_capacity = if config.web.enabled { UI_CAPACITY } else { 1 };
+        let (ui_tx, _) = broadcast::channel(ui_capacity);
         let web = if config.web.enabled {
             let handles = crate::web::Handles {
                 control: control_tx.clone(),

@@ -88,6 +88,11 @@ impl DeviceState {
             });
             event || (heartbeat && d.kind == super::DeviceKind::Motion && property == "occupancy")
         };
+        if self.readings.is_empty() {
+            // The first state of a device (hundreds are kept): room for what it reports, not
+            // the doubling growth's spare slots.
+            self.readings.reserve_exact(newer.readings.len());
+        }
         for r in &newer.readings {
             if !skip(r.property) {
                 self.push(r.property, r.value.clone());
