@@ -521,8 +521,9 @@ async fn resync(core: &mut Core, client: &Client) {
 pub const PUBLISH_WAIT: Duration = Duration::from_secs(2);
 
 /// How long the announcement after a connect waits for one batch to be written to the broker
-/// before it makes the next (see `flush`). A broker on the LAN takes a batch in about a
-/// millisecond; one that is slower makes the rest go out unpaced.
+/// and acknowledged before it makes the next (see `flush`). A broker on the LAN takes a batch
+/// in about a millisecond (each batch costs one round trip); one that is slower makes the rest
+/// go out unpaced.
 pub const ANNOUNCE_WAIT: Duration = Duration::from_millis(250);
 
 /// How publishing goes, across flushes.
