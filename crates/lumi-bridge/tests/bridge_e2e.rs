@@ -479,7 +479,9 @@ async fn the_announcement_waits_for_the_broker_to_take_each_batch() {
     c.handshake().await;
     let connected = std::time::Instant::now();
 
-    // Acknowledge nothing; note when each plug's first discovery config arrives.
+    // Acknowledge nothing; note when each plug's first discovery config arrives. (No report
+    // can announce a plug early: the simulated plugs' first heartbeats, at seeded offsets,
+    // are 42 s or more after the start.)
     let mut first_seen: Vec<(String, Duration)> = Vec::new();
     while first_seen.len() <= ANNOUNCE_BATCH {
         match c.next().await {
