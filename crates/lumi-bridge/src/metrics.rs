@@ -538,6 +538,35 @@ mod tests {
     }
 
     #[test]
+    fn the_links_queue_and_in_flight_window_are_gauges() {
+        let link = LinkStats {
+            published: 40,
+            queued: 3,
+            in_flight: 7,
+            ..LinkStats::default()
+        };
+        let text = render(&Snapshot {
+            core: CoreMetrics::default(),
+            client: None,
+            gateways: Vec::new(),
+            link,
+            process: None,
+        });
+        assert_eq!(
+            value(&text, "lumi_mqtt_queued_messages").as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            value(&text, "lumi_mqtt_in_flight_messages").as_deref(),
+            Some("7")
+        );
+        assert!(
+            text.contains("# TYPE lumi_mqtt_in_flight_messages gauge"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn per_gateway_series_carry_the_values() {
         let core = CoreMetrics {
             gateways: vec![
