@@ -34,13 +34,18 @@ timeout = "1500ms"
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn bridge(house: &House, mut config: Config, broker: Option<&Mosquitto>) -> Bridge {
-    config.mqtt.broker = match broker {
+async fn bridge(house: &House, config: Config, broker: Option<&Mosquitto>) -> Bridge {
+    let broker = match broker {
         Some(m) => Broker::External(m.url().parse().unwrap()),
         None => Broker::Embedded {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         },
     };
+    bridge_to(house, config, broker).await
+}
+
+async fn bridge_to(house: &House, mut config: Config, broker: Broker) -> Bridge {
+    config.mqtt.broker = broker;
     // A free port for the dashboard: tests run side by side.
     config.web.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut net = house.net;
@@ -446,12 +451,8 @@ async fn the_announcement_waits_for_the_broker_to_take_each_batch() {
     const PLUGS: usize = 2 * ANNOUNCE_BATCH + 10;
     let house = house_of_plugs(PLUGS).await;
     let (l, addr) = listener().await;
-    let mut config = config("");
-    config.mqtt.broker = Broker::External(format!("mqtt://{addr}").parse().unwrap());
-    config.web.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let mut net = house.net;
-    net.interface = std::net::Ipv4Addr::LOCALHOST;
-    let bridge = Bridge::start(BridgeSetup { config, net }).await.unwrap();
+    let broker = Broker::External(format!("mqtt://{addr}").parse().unwrap());
+    let bridge = bridge_to(&house, config(""), broker).await;
 
     // Hold the CONNACK until the bridge knows every plug (its dashboard says so), so that the
     // connection's announcement is of all of them.
