@@ -43,7 +43,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "IP[:PORT]")]
     pub gateway: Vec<String>,
     /// The gateway's 16-character LAN password (Mi Home app: gateway > About > LAN
-    /// communication protocol). Needed for writes only.
+    /// communication protocol). Needed for writes only. It replaces the config file's default
+    /// `password`; a `[[gateway]]` with its own `password` keeps that one.
     #[arg(long, global = true, env = "LUMI_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
     /// Config file (TOML) with gateways, passwords and the interface. Default:

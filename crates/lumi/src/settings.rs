@@ -283,6 +283,17 @@ pub fn resolve(g: &Global) -> anyhow::Result<Settings> {
         (None, Some(p)) => Some(password(p, &format!("{}: password", file_name.display()))?),
         (None, None) => None,
     };
+    if g.password.is_some() {
+        // Documented (docs/configuration.md), but easy to forget when a new password is tried
+        // on the command line: say which gateways keep their own.
+        for e in gateways.iter().filter(|e| e.password.is_some()) {
+            tracing::warn!(
+                "gateway {} keeps its own password from {}, not --password",
+                gateway_name(e.sid.as_ref(), e.addr),
+                file_name.display()
+            );
+        }
+    }
     let timeout = match (&g.timeout, &file.timeout) {
         (Some(t), _) => parse_duration(t).map_err(|e| bad_input(format!("--timeout: {e}")))?,
         (None, Some(t)) => {
@@ -317,12 +328,21 @@ pub fn resolve(g: &Global) -> anyhow::Result<Settings> {
     })
 }
 
+/// A configured gateway as the logs name it: its sid, else its address.
+pub fn gateway_name(sid: Option<&Sid>, addr: Option<SocketAddr>) -> String {
+    match (sid, addr) {
+        (Some(sid), _) => sid.to_string(),
+        (None, Some(a)) => a.to_string(),
+        (None, None) => "(no sid or address)".to_owned(),
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
-    fn global() -> Global {
+    pub(crate) fn global() -> Global {
         Global {
             interface: None,
             gateway: vec![],
@@ -335,7 +355,7 @@ mod tests {
         }
     }
 
-    fn file(text: &str) -> (tempdir::Dir, PathBuf) {
+    pub(crate) fn file(text: &str) -> (tempdir::Dir, PathBuf) {
         let d = tempdir::Dir::new();
         let p = d.0.join("lumi.toml");
         std::fs::File::create(&p)
@@ -346,7 +366,7 @@ mod tests {
     }
 
     /// A directory removed on drop (no extra crate for one test helper).
-    mod tempdir {
+    pub(crate) mod tempdir {
         pub struct Dir(pub std::path::PathBuf);
         impl Dir {
             pub fn new() -> Dir {
@@ -424,6 +444,21 @@ ip = "192.168.1.21:9999"
                 .expose(),
             "0987654321qwerty"
         );
+        // --password replaces the default; a gateway's own password stays (documented in
+        // docs/configuration.md).
+        g.password = Some("bbbbbbbbbbbbbbbb".into());
+        let s = resolve(&g).unwrap();
+        assert_eq!(
+            s.password_for(Some(&sid), None).unwrap().expose(),
+            "aaaaaaaaaaaaaaaa"
+        );
+        assert_eq!(
+            s.password_for(None, Some("192.168.1.21".parse().unwrap()))
+                .unwrap()
+                .expose(),
+            "bbbbbbbbbbbbbbbb"
+        );
+        g.password = None;
         // The command line wins, and --gateway merges with the entry of the same IP.
         g.interface = Some("lo".into());
         g.timeout = Some("250ms".into());

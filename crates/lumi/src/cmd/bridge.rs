@@ -227,6 +227,12 @@ pub fn load(g: &Global) -> anyhow::Result<(Config, Option<PathBuf>)> {
             p.parse()
                 .map_err(|e| bad_input(format!("--password: {e}")))?,
         );
+        for e in config.gateways.iter().filter(|e| e.password.is_some()) {
+            tracing::warn!(
+                "gateway {} keeps its own password from the config file, not --password",
+                settings::gateway_name(e.sid.as_ref(), e.addr)
+            );
+        }
     }
     if let Some(t) = &g.timeout {
         config.timeout =
@@ -261,4 +267,29 @@ pub fn parse_listen(s: &str, what: &str) -> anyhow::Result<SocketAddr> {
             "{what} {s:?}: expected IP:PORT such as 127.0.0.1:1883"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::tests::{file, global};
+
+    #[test]
+    fn the_password_option_replaces_the_default_and_a_gateways_own_stays() {
+        let (_d, p) = file(
+            "password = \"0987654321qwerty\"\n\
+             [[gateway]]\nsid = \"34ce0088db0b\"\npassword = \"aaaaaaaaaaaaaaaa\"\n\
+             [[gateway]]\nip = \"192.168.1.21\"\n",
+        );
+        let mut g = global();
+        g.config = Some(p);
+        g.password = Some("bbbbbbbbbbbbbbbb".into());
+        let (c, _) = load(&g).unwrap();
+        assert_eq!(c.password.as_ref().unwrap().expose(), "bbbbbbbbbbbbbbbb");
+        assert_eq!(
+            c.gateways[0].password.as_ref().unwrap().expose(),
+            "aaaaaaaaaaaaaaaa"
+        );
+        assert!(c.gateways[1].password.is_none(), "it takes the default");
+    }
 }
