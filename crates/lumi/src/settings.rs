@@ -433,30 +433,31 @@ ip = "192.168.1.21:9999"
             s.gateways[1].addr,
             Some("192.168.1.21:9999".parse().unwrap())
         );
+        // The password of the gateway with its own (by sid), and of the one without (by IP).
         let sid: Sid = "34ce0088db0b".parse().unwrap();
+        let passwords = |s: &Settings| {
+            [
+                s.password_for(Some(&sid), None),
+                s.password_for(None, Some("192.168.1.21".parse().unwrap())),
+            ]
+            .map(|p| p.map(|p| p.expose().to_owned()))
+        };
         assert_eq!(
-            s.password_for(Some(&sid), None).unwrap().expose(),
-            "aaaaaaaaaaaaaaaa"
-        );
-        assert_eq!(
-            s.password_for(None, Some("192.168.1.21".parse().unwrap()))
-                .unwrap()
-                .expose(),
-            "0987654321qwerty"
+            passwords(&s),
+            [
+                Some("aaaaaaaaaaaaaaaa".into()),
+                Some("0987654321qwerty".into())
+            ]
         );
         // --password replaces the default; a gateway's own password stays (documented in
         // docs/configuration.md).
         g.password = Some("bbbbbbbbbbbbbbbb".into());
-        let s = resolve(&g).unwrap();
         assert_eq!(
-            s.password_for(Some(&sid), None).unwrap().expose(),
-            "aaaaaaaaaaaaaaaa"
-        );
-        assert_eq!(
-            s.password_for(None, Some("192.168.1.21".parse().unwrap()))
-                .unwrap()
-                .expose(),
-            "bbbbbbbbbbbbbbbb"
+            passwords(&resolve(&g).unwrap()),
+            [
+                Some("aaaaaaaaaaaaaaaa".into()),
+                Some("bbbbbbbbbbbbbbbb".into())
+            ]
         );
         g.password = None;
         // The command line wins, and --gateway merges with the entry of the same IP.
