@@ -288,7 +288,7 @@ pub fn resolve(g: &Global) -> anyhow::Result<Settings> {
         // on the command line: say which gateways keep their own.
         for e in gateways.iter().filter(|e| e.password.is_some()) {
             tracing::warn!(
-                "gateway {} keeps its own password from {}, not --password",
+                "gateway {} keeps its own password from {}, not the one from --password or LUMI_PASSWORD",
                 gateway_name(e.sid.as_ref(), e.addr),
                 file_name.display()
             );

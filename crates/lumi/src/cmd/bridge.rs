@@ -229,7 +229,7 @@ pub fn load(g: &Global) -> anyhow::Result<(Config, Option<PathBuf>)> {
         );
         for e in config.gateways.iter().filter(|e| e.password.is_some()) {
             tracing::warn!(
-                "gateway {} keeps its own password from the config file, not --password",
+                "gateway {} keeps its own password from the config file, not the one from --password or LUMI_PASSWORD",
                 settings::gateway_name(e.sid.as_ref(), e.addr)
             );
         }
