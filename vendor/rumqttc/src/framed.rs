@@ -13,7 +13,14 @@ pub struct Network {
     framed: Framed<Box<dyn AsyncReadWrite>, Codec>,
     /// Maximum readv count
     max_readb_count: usize,
+    /// lumi's patch: the write buffer grew past [`KEEP_WRITE_CAPACITY`] since the last flush.
+    shrink_after_flush: bool,
 }
+
+/// lumi's patch: a write buffer that had to grow past this for one large packet (a Home
+/// Assistant discovery config, lumi's `bridge/devices`) is given back after the flush instead
+/// of being kept at that size for the life of the connection.
+const KEEP_WRITE_CAPACITY: usize = 64 * 1024;
 
 impl Network {
     pub fn new(
@@ -31,6 +38,7 @@ impl Network {
         Network {
             framed,
             max_readb_count: 10,
+            shrink_after_flush: false,
         }
     }
 
@@ -81,14 +89,25 @@ impl Network {
         self.framed
             .feed(packet)
             .await
-            .map_err(StateError::Deserialization)
+            .map_err(StateError::Deserialization)?;
+        // lumi's patch (see KEEP_WRITE_CAPACITY).
+        if self.framed.write_buffer().len() > KEEP_WRITE_CAPACITY {
+            self.shrink_after_flush = true;
+        }
+        Ok(())
     }
 
     pub async fn flush(&mut self) -> Result<(), crate::state::StateError> {
         self.framed
             .flush()
             .await
-            .map_err(StateError::Deserialization)
+            .map_err(StateError::Deserialization)?;
+        // lumi's patch (see KEEP_WRITE_CAPACITY): everything is written, so the buffer is
+        // empty; a fresh one grows again as packets need.
+        if std::mem::take(&mut self.shrink_after_flush) && self.framed.write_buffer().is_empty() {
+            *self.framed.write_buffer_mut() = bytes::BytesMut::new();
+        }
+        Ok(())
     }
 }
 
