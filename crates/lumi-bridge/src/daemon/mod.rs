@@ -479,8 +479,12 @@ const HOUSEKEEPING: Duration = Duration::from_secs(5);
 /// Client events handled per wake-up of the daemon task, at most.
 const EVENT_BATCH: usize = 256;
 
-/// The LAN client's event channel for the bridge (see [`client_config`]).
-pub const EVENT_CAPACITY: usize = 2048;
+/// The LAN client's event channel for the bridge (see [`client_config`]). With backpressure
+/// it only bounds what waits in memory while the broker is behind; the rest waits in the
+/// kernel's socket buffer. 2 048 held 0.83 MB of decoded reports at the peak of a burst through
+/// mosquitto (heaptrack); 512 took the bridge's heap there from 4.1 to 3.1 MiB with the same
+/// throughput (BENCHMARKS.md).
+pub const EVENT_CAPACITY: usize = 512;
 
 /// Publications waiting for the broker. The daemon waits when it is full
 /// ([`PUBLISH_WAIT`]), so this only bounds memory: about 1 KB per message at most (a
