@@ -264,7 +264,7 @@ impl Driver {
     fn tell_progress(&self) {
         let inflight = u64::from(self.eventloop.state.inflight());
         self.shared.inflight.store(inflight, Ordering::Relaxed);
-        if self.shared.sent_watched.load(Ordering::Relaxed) {
+        if self.shared.sent_watched.load(Ordering::Relaxed) > 0 {
             self.shared.sent.notify_waiters();
         }
     }

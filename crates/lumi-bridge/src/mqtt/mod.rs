@@ -64,7 +64,7 @@ mod tests;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, ClientError, MqttOptions, QoS, Request, Transport};
@@ -597,8 +597,9 @@ struct Shared {
     closed: AtomicBool,
     /// A QueueFull was logged and no publish succeeded since (one warning per episode).
     full_warned: AtomicBool,
-    /// Someone waits in [`Link::wait_sent`]: the driver wakes them at each message written.
-    sent_watched: AtomicBool,
+    /// How many wait in [`Link::wait_sent`] (the handles are shared between tasks): while
+    /// any do, the driver wakes them at each message written or acknowledged.
+    sent_watched: AtomicUsize,
     /// Woken when a message is written to the broker or acknowledged, and when the driver
     /// stops.
     sent: tokio::sync::Notify,
@@ -932,8 +933,16 @@ impl Link {
     pub async fn wait_sent(&self, within: Duration) -> bool {
         let shared = &self.inner.shared;
         let deadline = tokio::time::Instant::now() + within;
-        shared.sent_watched.store(true, Ordering::Relaxed);
-        let reached = loop {
+        /// Counts this caller among the waiters until it returns or is cancelled.
+        struct Watching<'a>(&'a AtomicUsize);
+        impl Drop for Watching<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        shared.sent_watched.fetch_add(1, Ordering::Relaxed);
+        let _watching = Watching(&shared.sent_watched);
+        loop {
             let woken = shared.sent.notified();
             tokio::pin!(woken);
             // Registered before the check, so a message written in between still wakes us.
@@ -945,9 +954,7 @@ impl Link {
             if tokio::time::timeout_at(deadline, woken).await.is_err() {
                 break done();
             }
-        };
-        shared.sent_watched.store(false, Ordering::Relaxed);
-        reached
+        }
     }
 
     /// Whether the link is closed (disconnected for good).
